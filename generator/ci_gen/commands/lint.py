@@ -1,0 +1,41 @@
+"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy."""
+from __future__ import annotations
+
+from ..errors import ManifestError
+from ..lint import LintResult, lint_gitlab, lint_jenkins
+from ..manifest import load_manifest
+from ..output import emit, problem_dicts
+from ..render import render_manifest
+from ..targets import TARGETS
+from ..workspace import Workspace
+
+
+def run(ws: Workspace, fmt: str) -> int:
+    """Lint the committed files when present, else what `render` would write."""
+    try:
+        manifest = load_manifest(ws.manifest_path, ws.root, ws.display)
+    except ManifestError as exc:
+        emit(fmt, [str(p) for p in exc.problems], {"ok": False, "problems": problem_dicts(exc.problems)}, err=True)
+        return 1
+    rendered = None
+    texts: dict[str, str] = {}
+    for target in manifest.targets:
+        path = TARGETS[target][0]
+        on_disk = ws.root / path
+        if on_disk.is_file():
+            texts[path] = on_disk.read_text(encoding="utf-8")
+        else:
+            rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
+            texts[path] = rendered.files[path].decode("utf-8")
+    results: list[LintResult] = []
+    if ".gitlab-ci.yml" in texts:
+        results.append(lint_gitlab(".gitlab-ci.yml", texts[".gitlab-ci.yml"]))
+    if "Jenkinsfile" in texts:
+        results += lint_jenkins({"Jenkinsfile": texts["Jenkinsfile"]})
+    lines = []
+    for r in results:
+        lines += list(r.problems) or [f"{r.file}: {r.skipped}" if r.skipped else f"{r.file}: ok"]
+    payload = {"ok": all(r.ok for r in results),
+               "results": [{"file": r.file, "problems": list(r.problems), "skipped": r.skipped} for r in results]}
+    emit(fmt, lines, payload, err=not payload["ok"])
+    return 0 if payload["ok"] else 1

@@ -1,0 +1,54 @@
+"""`ci-gen render`: write the generated files, or `--check` / `--diff` them against disk."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..drift import find_drift, obsolete_paths, unified_diff, up_to_date_by_lock
+from ..errors import ManifestError
+from ..manifest import load_manifest_bytes
+from ..output import emit, problem_dicts
+from ..render import Rendered, render_manifest, write
+from ..workspace import Workspace
+from ..yamlio import read_text
+
+
+def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targets: tuple[str, ...]) -> int:
+    manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")
+    root = Path(out) if out else ws.root
+    if check and not diff and not targets and up_to_date_by_lock(root, manifest_bytes):
+        emit(fmt, [f"{ws.display}: generated files are up to date"], {"ok": True, "drift": []})
+        return 0
+    try:
+        manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)
+    except ManifestError as exc:
+        emit(fmt, [str(p) for p in exc.problems], {"ok": False, "problems": problem_dicts(exc.problems)}, err=True)
+        return 1
+    rendered = render_manifest(manifest, manifest_bytes, targets or None)
+    if check or diff:
+        return _report_drift(root, rendered, fmt, diff, ws.display)
+    changed = write(rendered, root)
+    removed = _remove(root, obsolete_paths(root, rendered))
+    lines = [f"wrote {p}" for p in changed] + [f"removed {p}" for p in removed]
+    lines.append(f"{ws.display}: {len(changed)} written, {len(removed)} removed, "
+                 f"{len(rendered.files) - len(changed)} unchanged")
+    emit(fmt, lines, {"ok": True, "written": changed, "removed": removed, "files": rendered.paths()})
+    return 0
+
+
+def _report_drift(root: Path, rendered: Rendered, fmt: str, diff: bool, display: str) -> int:
+    drift = find_drift(root, rendered)
+    if diff and fmt == "text":
+        sys.stdout.write(unified_diff(root, rendered, drift))
+    payload = {"ok": not drift, "drift": [{"path": d.path, "state": d.state} for d in drift]}
+    if diff and fmt == "json":
+        payload["diff"] = unified_diff(root, rendered, drift)
+    lines = [str(d) for d in drift] or [f"{display}: generated files are up to date"]
+    emit(fmt, lines if not (diff and drift) else [str(d) for d in drift], payload, err=bool(drift))
+    return 1 if drift else 0
+
+
+def _remove(root: Path, paths: list[str]) -> list[str]:
+    for path in paths:
+        (root / path).unlink()
+    return paths

@@ -1,0 +1,28 @@
+"""A digest of everything a render depends on: the manifest bytes and ci-gen's own data files.
+
+Kept free of heavy imports: `render --check` calls it on the pre-commit path.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from . import __version__
+from .data import data_root
+
+
+@lru_cache(maxsize=None)
+def generator_digest() -> str:
+    """sha256 over ci-gen's version, templates, shared steps and schemas."""
+    digest = hashlib.sha256(__version__.encode())
+    root = data_root()
+    for folder in ("pipelines", "shared-steps", "schemas"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def inputs_digest(manifest_bytes: bytes) -> str:
+    return hashlib.sha256(generator_digest().encode() + b"\0" + manifest_bytes).hexdigest()

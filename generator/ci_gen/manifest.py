@@ -1,0 +1,262 @@
+"""The typed, defaulted manifest model and `load_manifest`, the one way to get one.
+
+load (ruamel, positions) -> schema problems + semantic rule problems -> defaults -> frozen
+dataclasses. Downstream layers read attributes only; every default lives in the JSON Schema.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError
+from .rules import rule_problems
+from .schema import schema_problems, with_defaults
+from .yamlio import Document, parse, read_text, decode
+
+MANIFEST_NAME = "ci-gen.yaml"
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class ConvertStep:
+    format: str  # onnx | tensorrt
+    opset: int | None  # onnx only
+    precision: str | None  # tensorrt only
+    rtol: float
+    atol: float
+
+
+@dataclass(frozen=True)
+class Model:
+    path: str
+    framework: str
+    entrypoint: str | None
+    inputs: tuple[ModelInput, ...]
+    convert: tuple[ConvertStep, ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    base: str
+    dockerfile: str | None
+    context: str
+    builder: str
+    build_args: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Test:
+    name: str
+    run: str
+    gpu: bool
+
+
+@dataclass(frozen=True)
+class Scan:
+    severity: str
+    ignore_unfixed: bool
+    secrets: bool
+    sbom: bool
+    model: bool
+    sign: bool
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kube_context: str | None
+    namespace: str
+    replicas: int
+    gpu: int
+    approval: bool
+    branch: str | None
+
+
+@dataclass(frozen=True)
+class Canary:
+    steps: tuple[int, ...]
+    interval: str
+    prometheus: str
+    max_error_rate: float
+    max_p90_latency_ms: float
+
+
+@dataclass(frozen=True)
+class Deploy:
+    strategy: str
+    canary: Canary | None
+    scale_down_delay: str
+    manifests: str | None
+    port: int
+    health_path: str
+    timeout: str
+    environments: tuple[Environment, ...]
+
+
+@dataclass(frozen=True)
+class Runners:
+    gitlab_default: tuple[str, ...]
+    gitlab_gpu: tuple[str, ...]
+    jenkins_default: str | None
+    jenkins_gpu: str | None
+    image_default: str | None
+    image_gpu: str | None
+
+
+@dataclass(frozen=True)
+class JenkinsSettings:
+    folder: str | None
+    credentials: tuple[tuple[str, str], ...]  # (purpose, credential id)
+
+    def credential(self, purpose: str) -> str | None:
+        return dict(self.credentials).get(purpose)
+
+
+@dataclass(frozen=True)
+class GitlabSettings:
+    project: str | None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cron: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest with every default filled in."""
+
+    file: str
+    source_sha256: str
+    name: str
+    targets: tuple[str, ...]
+    model: Model | None
+    image: Image
+    tests: tuple[Test, ...]
+    scan: Scan
+    deploy: Deploy | None
+    runners: Runners
+    jenkins: JenkinsSettings
+    gitlab: GitlabSettings
+    variables: tuple[tuple[str, str], ...]
+    secrets: tuple[str, ...]
+    schedules: tuple[Schedule, ...]
+
+
+def load_manifest(path: Path, repo_root: Path | None = None, display: str | None = None) -> Manifest:
+    """Read, validate and model the manifest at `path`; raise ManifestError with every problem."""
+    display = display or path.name
+    text = read_text(path, display)
+    return load_manifest_text(text, display, repo_root if repo_root is not None else path.parent)
+
+
+def load_manifest_bytes(raw: bytes, display: str = MANIFEST_NAME, repo_root: Path | None = None) -> Manifest:
+    return load_manifest_text(decode(raw, display), display, repo_root)
+
+
+def load_manifest_text(text: str, display: str = MANIFEST_NAME, repo_root: Path | None = None) -> Manifest:
+    import hashlib
+
+    doc = parse(text, display)
+    validate_document(doc, repo_root)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return build(with_defaults(doc.data), display, digest)
+
+
+def validate_document(doc: Document, repo_root: Path | None) -> None:
+    from .errors import Problem
+
+    if not isinstance(doc.data, dict):
+        raise ManifestError([Problem(doc.file, 1, 1, "", "expected a YAML mapping at the top level")])
+    problems = schema_problems(doc)
+    try:
+        problems += rule_problems(doc, repo_root)
+    except (AttributeError, TypeError, KeyError):
+        if not problems:
+            raise  # a rule broke on schema-valid data: that is a bug, not bad input
+    if problems:
+        raise ManifestError(sorted(set(problems)))
+
+
+def build(data: dict[str, Any], file: str, digest: str) -> Manifest:
+    return Manifest(
+        file=file,
+        source_sha256=digest,
+        name=data["name"],
+        targets=tuple(t for t in ("gitlab", "jenkins") if t in data["targets"]),
+        model=_model(data["model"]) if "model" in data else None,
+        image=_image(data["image"]),
+        tests=tuple(Test(t["name"], t["run"], t["gpu"]) for t in data["test"]),
+        scan=_scan(data["scan"]),
+        deploy=_deploy(data["deploy"]) if "deploy" in data else None,
+        runners=_runners(data["runners"]),
+        jenkins=JenkinsSettings(data["jenkins"].get("folder"), tuple(sorted(data["jenkins"]["credentials"].items()))),
+        gitlab=GitlabSettings(data["gitlab"].get("project")),
+        variables=tuple((k, _text(v)) for k, v in data["variables"].items()),
+        secrets=tuple(data["secrets"]),
+        schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]),
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _model(data: dict[str, Any]) -> Model:
+    steps = tuple(
+        ConvertStep(
+            format=s["format"],
+            opset=s["opset"] if s["format"] == "onnx" else None,
+            precision=s["precision"] if s["format"] == "tensorrt" else None,
+            rtol=float(s["parity"]["rtol"]),
+            atol=float(s["parity"]["atol"]),
+        )
+        for s in data["convert"]
+    )
+    inputs = tuple(ModelInput(i["name"], tuple(i["shape"]), i["dtype"]) for i in data["inputs"])
+    return Model(data["path"], data["framework"], data.get("entrypoint"), inputs, steps)
+
+
+def _image(data: dict[str, Any]) -> Image:
+    args = tuple((k, _text(v)) for k, v in data["build_args"].items())
+    return Image(data["name"], data["base"], data.get("dockerfile"), data["context"], data["builder"], args)
+
+
+def _scan(data: dict[str, Any]) -> Scan:
+    image = data["image"]
+    return Scan(image["severity"], image["ignore_unfixed"], data["secrets"], data["sbom"], data["model"], data["sign"])
+
+
+def _deploy(data: dict[str, Any]) -> Deploy:
+    canary = None
+    if data["strategy"] == "canary":
+        block = data["canary"]
+        analysis = block["analysis"]
+        canary = Canary(tuple(block["steps"]), block["interval"], analysis["prometheus"],
+                        float(analysis["max_error_rate"]), float(analysis["max_p90_latency_ms"]))
+    environments = tuple(
+        Environment(e["name"], e["kubernetes"].get("context"), e["kubernetes"]["namespace"], e["replicas"],
+                    e["gpu"], e["approval"], e.get("branch"))
+        for e in data["environments"]
+    )
+    scale_down = data["blue_green"]["scale_down_delay"]
+    return Deploy(data["strategy"], canary, scale_down, data.get("manifests"), data["port"],
+                  data["health_path"], data["timeout"], environments)
+
+
+def _runners(data: dict[str, Any]) -> Runners:
+    gitlab, jenkins, images = data["gitlab"], data["jenkins"], data["images"]
+    return Runners(tuple(gitlab["default"]), tuple(gitlab.get("gpu", ())), jenkins.get("default"),
+                   jenkins.get("gpu"), images.get("default"), images.get("gpu"))

@@ -1,0 +1,282 @@
+"""The target-neutral pipeline: the same jobs, order, conditions and gates for every CI system.
+
+Renderers only translate this plan into their dialect; no decision about *what* runs lives in a
+template. Environment values here are data (already stringified) that renderers escape.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from . import __version__
+from .manifest import Environment, Manifest
+
+OUT_DIR = ".ci-gen/out"
+REPORT_DIR = ".ci-gen/reports"
+STEPS_DIR = ".ci-gen/steps"
+K8S_DIR = ".ci-gen/k8s"
+IMAGE_ENV = f"{OUT_DIR}/image.env"
+
+# Report files the steps write, by the kind of report view that shows them.
+REPORTS = {
+    "container_scanning": f"{REPORT_DIR}/gl-container-scanning-report.json",
+    "sarif": f"{REPORT_DIR}/trivy.sarif",
+    "secret_detection": f"{REPORT_DIR}/gl-secret-detection-report.json",
+    "cyclonedx": f"{REPORT_DIR}/sbom.cdx.json",
+    "model_scan": f"{REPORT_DIR}/model-scan.json",
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret the CI system binds into the job's environment; never its value."""
+
+    purpose: str  # registry | kubeconfig | cosign
+    id: str  # Jenkins credential id (GitLab takes these from project variables)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A person must approve before the job runs."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    stage: str
+    step: str  # shared step script under .ci-gen/steps/
+    action: str | None = None  # positional argument of the step
+    gpu: bool = False  # runs on the GPU runner class
+    needs: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    credentials: tuple[Credential, ...] = ()
+    artifacts: tuple[str, ...] = ()  # paths passed on to later jobs
+    reports: tuple[tuple[str, str], ...] = ()  # (kind, path) shown by the CI system
+    in_built_image: bool = False  # runs inside the freshly built app image
+    gate: Gate | None = None
+    branch: str | None = None  # runs only on this branch
+    environment: str | None = None  # deployment environment it changes
+    rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
+    skip_on_schedule: bool = False  # scheduled pipelines never run it
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        return (f"{STEPS_DIR}/{self.step}",) + ((self.action,) if self.action else ())
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    app: str
+    manifest_file: str
+    jobs: tuple[Job, ...]
+    variables: tuple[tuple[str, str], ...]
+    secrets: tuple[str, ...]
+    crons: tuple[str, ...]
+    runners: "RunnerClasses"
+    env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for job in self.jobs:
+            seen.setdefault(job.stage, None)
+        return tuple(seen)
+
+    def jobs_in(self, stage: str) -> tuple[Job, ...]:
+        return tuple(j for j in self.jobs if j.stage == stage)
+
+    def job(self, name: str) -> Job:
+        return next(j for j in self.jobs if j.name == name)
+
+
+@dataclass(frozen=True)
+class RunnerClasses:
+    gitlab_default: tuple[str, ...]
+    gitlab_gpu: tuple[str, ...]
+    jenkins_default: str | None
+    jenkins_gpu: str | None
+    image_default: str | None
+    image_gpu: str | None
+
+
+def build_plan(manifest: Manifest) -> Pipeline:
+    jobs: list[Job] = []
+    jobs += _convert_jobs(manifest)
+    jobs.append(_build_job(manifest, jobs))
+    jobs += _test_jobs(manifest)
+    jobs += _scan_jobs(manifest)
+    jobs += _deploy_jobs(manifest, jobs)
+    r = manifest.runners
+    return Pipeline(
+        app=manifest.name,
+        manifest_file=manifest.file,
+        jobs=tuple(jobs),
+        variables=manifest.variables,
+        secrets=manifest.secrets,
+        crons=tuple(sorted({s.cron for s in manifest.schedules})),
+        runners=RunnerClasses(r.gitlab_default, r.gitlab_gpu, r.jenkins_default, r.jenkins_gpu,
+                              r.image_default, r.image_gpu),
+        env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
+             ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
+    )
+
+
+def _model_file(manifest: Manifest) -> str:
+    """Path of the model the image ships: the last conversion's output, or the model itself."""
+    if manifest.model is None:
+        return ""
+    if not manifest.model.convert:
+        return manifest.model.path
+    last = manifest.model.convert[-1].format
+    return f"{OUT_DIR}/model.{_EXTENSIONS[last]}"
+
+
+_EXTENSIONS = {"onnx": "onnx", "tensorrt": "plan"}
+
+
+def _convert_jobs(manifest: Manifest) -> list[Job]:
+    model = manifest.model
+    if model is None:
+        return []
+    jobs: list[Job] = []
+    source, framework = model.path, model.framework
+    inputs = json.dumps([{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in model.inputs],
+                        separators=(",", ":"))
+    for step in model.convert:
+        output = f"{OUT_DIR}/model.{_EXTENSIONS[step.format]}"
+        env = [
+            ("CI_GEN_CONVERT_FORMAT", step.format),
+            ("CI_GEN_MODEL_SOURCE", source),
+            ("CI_GEN_MODEL_FRAMEWORK", framework),
+            ("CI_GEN_MODEL_INPUTS", inputs),
+            ("CI_GEN_CONVERT_OUTPUT", output),
+            ("CI_GEN_PARITY_RTOL", repr(step.rtol)),
+            ("CI_GEN_PARITY_ATOL", repr(step.atol)),
+        ]
+        if step.opset is not None:
+            env.append(("CI_GEN_ONNX_OPSET", str(step.opset)))
+        if step.precision is not None:
+            env.append(("CI_GEN_TRT_PRECISION", step.precision))
+        if model.entrypoint and framework == "pytorch":
+            env.append(("CI_GEN_MODEL_ENTRYPOINT", model.entrypoint))
+        jobs.append(Job(
+            name=f"convert-{step.format}", stage="convert", step="convert-model",
+            gpu=step.format == "tensorrt", needs=tuple(j.name for j in jobs[-1:]),
+            env=tuple(env), artifacts=(OUT_DIR, REPORT_DIR),
+        ))
+        source, framework = output, "onnx"
+    return jobs
+
+
+def _registry(manifest: Manifest) -> tuple[Credential, ...]:
+    cred = manifest.jenkins.credential("registry")
+    return (Credential("registry", cred),) if cred else ()
+
+
+def _build_job(manifest: Manifest, previous: list[Job]) -> Job:
+    image = manifest.image
+    env = [
+        ("CI_GEN_IMAGE_NAME", image.name),
+        ("CI_GEN_IMAGE_BASE", image.base),
+        ("CI_GEN_DOCKERFILE", image.dockerfile or ""),
+        ("CI_GEN_CONTEXT", image.context),
+        ("CI_GEN_BUILDER", image.builder),
+        ("CI_GEN_BUILD_ARGS", json.dumps(dict(image.build_args), sort_keys=True, separators=(",", ":"))),
+        ("CI_GEN_MODEL_FILE", _model_file(manifest)),
+    ]
+    return Job(name="build-image", stage="build", step="build-image",
+               needs=tuple(j.name for j in previous[-1:]), env=tuple(env),
+               credentials=_registry(manifest), artifacts=(OUT_DIR,), reports=(("dotenv", IMAGE_ENV),))
+
+
+def _test_jobs(manifest: Manifest) -> list[Job]:
+    return [
+        Job(name=f"test-{t.name}", stage="test", step="run-test", gpu=t.gpu, needs=("build-image",),
+            env=(("CI_GEN_TEST_NAME", t.name), ("CI_GEN_TEST_COMMAND", t.run), ("CI_GEN_TEST_GPU", "1" if t.gpu else "0"),
+                 ("CI_GEN_IMAGE_NAME", manifest.image.name)),
+            credentials=_registry(manifest), in_built_image=True)
+        for t in manifest.tests
+    ]
+
+
+def _scan_jobs(manifest: Manifest) -> list[Job]:
+    scan = manifest.scan
+    image_env = (("CI_GEN_IMAGE_NAME", manifest.image.name),)
+    jobs = [Job(
+        name="scan-image", stage="scan", step="scan", action="image", needs=("build-image",),
+        env=image_env + (("CI_GEN_SCAN_SEVERITY", scan.severity),
+                         ("CI_GEN_SCAN_IGNORE_UNFIXED", "1" if scan.ignore_unfixed else "0")),
+        credentials=_registry(manifest), artifacts=(REPORT_DIR,),
+        reports=(("container_scanning", REPORTS["container_scanning"]), ("sarif", REPORTS["sarif"])),
+    )]
+    if scan.secrets:
+        jobs.append(Job(name="scan-secrets", stage="scan", step="scan", action="secrets", artifacts=(REPORT_DIR,),
+                        reports=(("secret_detection", REPORTS["secret_detection"]),)))
+    if scan.sbom:
+        jobs.append(Job(name="sbom", stage="scan", step="scan", action="sbom", needs=("build-image",), env=image_env,
+                        credentials=_registry(manifest), artifacts=(REPORT_DIR,),
+                        reports=(("cyclonedx", REPORTS["cyclonedx"]),)))
+    if scan.model and manifest.model is not None:
+        jobs.append(Job(name="scan-model", stage="scan", step="scan", action="model",
+                        env=(("CI_GEN_MODEL_SOURCE", manifest.model.path),), artifacts=(REPORT_DIR,),
+                        reports=(("model_scan", REPORTS["model_scan"]),)))
+    if scan.sign:
+        cosign = manifest.jenkins.credential("cosign")
+        jobs.append(Job(name="sign-image", stage="scan", step="sign", action="sign", needs=("build-image", "scan-image"),
+                        env=image_env, credentials=_registry(manifest) + ((Credential("cosign", cosign),) if cosign else ()),
+                        skip_on_schedule=True))
+    return jobs
+
+
+def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
+    deploy = manifest.deploy
+    if deploy is None:
+        return []
+    gates = [j.name for j in previous if j.stage in ("build", "test", "scan")]
+    jobs: list[Job] = []
+    for env in deploy.environments:
+        needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
+        jobs.append(Job(
+            name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
+            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
+            gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
+            branch=env.branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+        ))
+    return jobs
+
+
+def _kube_credentials(manifest: Manifest) -> tuple[Credential, ...]:
+    cred = manifest.jenkins.credential("kubeconfig")
+    return (Credential("kubeconfig", cred),) if cred else ()
+
+
+def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:
+    deploy = manifest.deploy
+    assert deploy is not None
+    values = [
+        ("CI_GEN_ENVIRONMENT", env.name),
+        ("CI_GEN_KUBE_CONTEXT", env.kube_context or ""),
+        ("CI_GEN_KUBE_NAMESPACE", env.namespace),
+        ("CI_GEN_REPLICAS", str(env.replicas)),
+        ("CI_GEN_GPU", str(env.gpu)),
+        ("CI_GEN_STRATEGY", deploy.strategy),
+        ("CI_GEN_MANIFESTS", deploy.manifests or f"{K8S_DIR}/{env.name}"),
+        ("CI_GEN_IMAGE_NAME", manifest.image.name),
+        ("CI_GEN_PORT", str(deploy.port)),
+        ("CI_GEN_HEALTH_PATH", deploy.health_path),
+        ("CI_GEN_ROLLOUT_TIMEOUT", deploy.timeout),
+    ]
+    if deploy.canary is not None:
+        c = deploy.canary
+        values += [
+            ("CI_GEN_CANARY_STEPS", " ".join(str(s) for s in c.steps)),
+            ("CI_GEN_CANARY_INTERVAL", c.interval),
+            ("CI_GEN_PROMETHEUS_URL", c.prometheus),
+            ("CI_GEN_MAX_ERROR_RATE", repr(c.max_error_rate)),
+            ("CI_GEN_MAX_P90_LATENCY_MS", repr(c.max_p90_latency_ms)),
+        ]
+    if deploy.strategy == "blue-green":
+        values.append(("CI_GEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    return tuple(values)

@@ -1,0 +1,186 @@
+"""Semantic rules a JSON Schema cannot express, checked on schema-valid manifest data.
+
+Each rule returns Problems located at the node it complains about, so `validate` can report
+every problem in one run.
+"""
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .errors import Problem
+from .schema import dotted
+from .yamlio import Document
+
+SUPPORTED_VERSION = 1
+RESERVED_PREFIX = "CI_GEN_"
+
+Rule = Callable[[Document, dict[str, Any], "Path | None"], list[Problem]]
+
+
+def rule_problems(doc: Document, repo_root: Path | None) -> list[Problem]:
+    data = doc.data
+    return [p for rule in RULES for p in rule(doc, data, repo_root)]
+
+
+def _at(doc: Document, path: tuple[Any, ...], message: str) -> Problem:
+    line, col = doc.position(path)
+    return Problem(doc.file, line, col, dotted(path), message)
+
+
+def check_version(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version != SUPPORTED_VERSION:
+        return [_at(doc, ("version",), f"unsupported manifest version {version}; ci-gen {__version__} reads version {SUPPORTED_VERSION}")]
+    return []
+
+
+def check_conversion_chain(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    model = data.get("model") or {}
+    chain = model.get("convert") or []
+    framework = model.get("framework", "pytorch")
+    problems = []
+    have_onnx = framework == "onnx"
+    seen: set[str] = set()
+    for index, step in enumerate(chain):
+        where = ("model", "convert", index)
+        fmt = step.get("format")
+        if fmt in seen:
+            problems.append(_at(doc, where + ("format",), f"'{fmt}' appears twice in the conversion chain"))
+        seen.add(fmt)
+        if fmt == "tensorrt" and not have_onnx:
+            problems.append(_at(doc, where + ("format",), "TensorRT conversion needs an ONNX step before it or an ONNX model"))
+        if fmt == "onnx" and "tensorrt" in seen:
+            problems.append(_at(doc, where + ("format",), "ONNX conversion cannot follow TensorRT"))
+        for key, owner in (("opset", "onnx"), ("precision", "tensorrt")):
+            if key in step and fmt != owner:
+                problems.append(_at(doc, where + (key,), f"'{key}' applies only to {owner} steps"))
+        have_onnx = have_onnx or fmt == "onnx"
+    needs_inputs = any(s.get("format") == "onnx" for s in chain) and framework in ("pytorch", "tensorflow", "sklearn")
+    if needs_inputs and not model.get("inputs"):
+        problems.append(_at(doc, ("model",), f"model.inputs is required to export a {framework} model to ONNX"))
+    if model.get("entrypoint") and framework != "pytorch":
+        problems.append(_at(doc, ("model", "entrypoint"), "entrypoint applies only to pytorch models"))
+    return problems
+
+
+def check_unique_names(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    problems = []
+    groups = (
+        (("deploy", "environments"), "environment"),
+        (("test",), "test"),
+        (("schedules",), "schedule"),
+    )
+    for path, what in groups:
+        items = _get(data, path) or []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            name = item.get("name")
+            if name in seen:
+                problems.append(_at(doc, path + (index, "name"), f"{what} name '{name}' is used twice"))
+            seen.add(name)
+    return problems
+
+
+def check_gpu_runners(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    users: list[tuple[tuple[Any, ...], str]] = []
+    for index, test in enumerate(data.get("test") or []):
+        if test.get("gpu"):
+            users.append((("test", index, "gpu"), f"GPU test '{test.get('name')}'"))
+    for index, env in enumerate(_get(data, ("deploy", "environments")) or []):
+        if env.get("gpu"):
+            users.append((("deploy", "environments", index, "gpu"), f"GPU environment '{env.get('name')}'"))
+    for index, step in enumerate(_get(data, ("model", "convert")) or []):
+        if step.get("format") == "tensorrt":
+            users.append((("model", "convert", index, "format"), "TensorRT conversion"))
+    if not users:
+        return []
+    runners = data.get("runners") or {}
+    problems = []
+    for target in data.get("targets") or ["gitlab", "jenkins"]:
+        if not (runners.get(target) or {}).get("gpu"):
+            path, what = users[0]
+            problems.append(_at(doc, path, f"{what} needs a GPU runner: set runners.{target}.gpu"))
+    return problems
+
+
+def check_paths(doc: Document, data: dict[str, Any], repo_root: Path | None) -> list[Problem]:
+    problems = []
+    for path in (("model", "path"), ("image", "dockerfile"), ("image", "context"), ("deploy", "manifests")):
+        value = _get(data, path)
+        if isinstance(value, str):
+            reason = path_escape_reason(value, repo_root)
+            if reason:
+                problems.append(_at(doc, path, reason))
+    return problems
+
+
+def path_escape_reason(value: str, repo_root: Path | None) -> str | None:
+    """Why `value` is not a path inside the repository, or None when it is."""
+    if value.startswith("/") or value.startswith("\\") or (len(value) > 1 and value[1] == ":"):
+        return f"'{value}' is absolute; paths are relative to the repository root"
+    normal = posixpath.normpath(value.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return f"'{value}' leaves the repository"
+    if repo_root is not None:
+        root = repo_root.resolve()
+        target = (root / normal).resolve()
+        if target != root and root not in target.parents:
+            return f"'{value}' resolves outside the repository (symlink?)"
+    return None
+
+
+def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    deploy = data.get("deploy")
+    if not deploy:
+        return []
+    strategy = deploy.get("strategy", "rolling")
+    problems = []
+    if strategy == "canary":
+        analysis = (deploy.get("canary") or {}).get("analysis")
+        if not analysis:
+            path = ("deploy", "canary") if "canary" in deploy else ("deploy", "strategy")
+            problems.append(_at(doc, path, "canary needs deploy.canary.analysis (prometheus URL and thresholds) to promote safely"))
+        steps = (deploy.get("canary") or {}).get("steps") or []
+        if any(b <= a for a, b in zip(steps, steps[1:])):
+            problems.append(_at(doc, ("deploy", "canary", "steps"), f"canary steps must increase, got {steps}"))
+    for block, owner in (("canary", "canary"), ("blue_green", "blue-green")):
+        if block in deploy and strategy != owner:
+            problems.append(_at(doc, ("deploy", block), f"deploy.{block} is set but the strategy is '{strategy}'"))
+    return problems
+
+
+def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    problems = []
+    variables = data.get("variables") or {}
+    secrets = data.get("secrets") or []
+    for name in variables:
+        if str(name).startswith(RESERVED_PREFIX):
+            problems.append(_at(doc, ("variables", name), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
+    for index, name in enumerate(secrets):
+        if name in variables:
+            problems.append(_at(doc, ("secrets", index), f"'{name}' is both a plain variable and a secret"))
+        if str(name).startswith(RESERVED_PREFIX):
+            problems.append(_at(doc, ("secrets", index), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
+    return problems
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+RULES: tuple[Rule, ...] = (
+    check_version,
+    check_conversion_chain,
+    check_unique_names,
+    check_gpu_runners,
+    check_paths,
+    check_deploy,
+    check_variables,
+)

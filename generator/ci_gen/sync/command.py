@@ -1,0 +1,141 @@
+"""`ci-gen sync`: options in, exit code out. The CLI calls `run_sync`; nothing here exits."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from ..errors import ServerError, UsageError, UserError
+from .credentials import gitlab_credentials, jenkins_credentials
+from .engine import Engine
+from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
+from .model import ProjectResult, Source
+from .options import SyncOptions
+from .report import print_diffs, print_table, to_json, write_json, write_junit
+
+
+def run_sync(options: SyncOptions) -> int:
+    """Plan (and unless dry-run/check, apply) the sync; return the exit code of DESIGN.md."""
+    _check_usage(options)
+    started = time.monotonic()
+    fleet = load_fleet(options.fleet) if options.fleet is not None else None
+    jenkins, gitlab, gitlab_url = _backends(options, fleet)
+    sources = _sources(options, fleet, gitlab, gitlab_url)
+    engine = Engine(options, fleet.gitlab if fleet else GitLabDefaults(),
+                    fleet.jenkins if fleet else JenkinsDefaults(), jenkins, gitlab)
+    with _progress(options, 2 * len(sources)) as tick:
+        engine.tick = tick
+        results = engine.run(sources)
+    _emit(options, results, time.monotonic() - started)
+    return exit_code(results, options.check)
+
+
+def exit_code(results: list[ProjectResult], check: bool) -> int:
+    kinds = {r.error_kind for r in results if r.error is not None}
+    if "internal" in kinds:
+        return 4
+    if "server" in kinds:
+        return 3
+    if kinds:
+        return 1
+    return 1 if check and any(r.pending for r in results) else 0
+
+
+def _check_usage(options: SyncOptions) -> None:
+    if options.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if options.shard is not None:
+        index, count = options.shard
+        if not 1 <= index <= count:
+            raise UsageError(f"--shard {index}/{count}: the index must be between 1 and {count}")
+        if options.prune and count > 1:
+            raise UsageError("--prune needs the whole fleet; run it unsharded (the fleet pipeline has a prune job)")
+    if options.fleet is not None and not options.fleet.is_file():
+        raise UsageError(f"--fleet {options.fleet}: no such file")
+
+
+def _backends(options: SyncOptions, fleet: Fleet | None) -> tuple[Any, Any, str | None]:
+    from .clients import gitlab_client, jenkins_client
+    from .gitlab import GitLabBackend
+    from .jenkins import JenkinsBackend
+
+    jk = jenkins_credentials(fleet.jenkins_url if fleet else None, options.jenkins_ini, options.jenkins_section)
+    gl = gitlab_credentials(fleet.gitlab_url if fleet else None, options.gitlab_config, options.gitlab_id)
+    jenkins = gitlab = None
+    if jk is not None and options.only != "gitlab":
+        jenkins = JenkinsBackend(jenkins_client(jk, options.timeout, options.jobs))
+    if gl is not None and options.only != "jenkins":
+        client = gitlab_client(gl, options.timeout, options.jobs)
+        _gitlab_preflight(client)
+        gitlab = GitLabBackend(client)
+    if jenkins is None and gitlab is None:
+        raise UsageError("no CI server configured: set CI_GEN_JENKINS_URL and/or CI_GEN_GITLAB_URL, "
+                         "or servers: in the fleet file")
+    return jenkins, gitlab, (gitlab.gl.url.rstrip("/") if gitlab else None)
+
+
+def _gitlab_preflight(client: Any) -> None:
+    """One request that proves the server is there and takes the token, so an outage or a bad
+    token is one clear line instead of one failure per project."""
+    import gitlab
+    import requests
+
+    try:
+        client.http_get("/user", max_retries=2)
+    except gitlab.GitlabAuthenticationError:
+        raise UserError(f"GitLab at {client.url} rejected the token (401); check CI_GEN_GITLAB_TOKEN") from None
+    except (gitlab.GitlabError, requests.RequestException) as exc:
+        raise ServerError(f"GitLab at {client.url} cannot be reached: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")) from None
+
+
+def _sources(options: SyncOptions, fleet: Fleet | None, gitlab: Any, gitlab_url: str | None) -> list[Source]:
+    from .sources import fleet_sources, repo_source, shard
+
+    if fleet is None:
+        sources = [repo_source(options.repo)]
+    else:
+        try:
+            sources = fleet_sources(fleet, gitlab_url, gitlab.gl if gitlab else None)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - group discovery failed: one line, exit 3
+            from .gitlab import describe_error
+
+            message, kind = describe_error(exc)
+            raise (ServerError if kind != "user" else UserError)(f"group discovery: {message}") from None
+    if options.shard is not None:
+        sources = shard(sources, *options.shard)
+    return sources
+
+
+@contextmanager
+def _progress(options: SyncOptions, total: int) -> Iterator[Callable[[str], None]]:
+    show = options.progress if options.progress is not None else sys.stderr.isatty()
+    if not show or total == 0:
+        yield lambda _phase: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("syncing", total=total)
+        yield lambda phase: progress.update(task, advance=1, description=phase)
+
+
+def _emit(options: SyncOptions, results: list[ProjectResult], seconds: float) -> None:
+    mode = "check" if options.check else "dry-run" if options.dry_run else "apply"
+    data = to_json(results, mode, seconds)
+    if options.report is not None:
+        write_json(options.report, data)
+    if options.junit is not None:
+        write_junit(options.junit, results, seconds)
+    if options.output == "json":
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return
+    if options.diff:
+        print_diffs(results, sys.stdout)
+    print_table(results, sys.stdout, mode)
+    if options.writes is False and any(r.pending for r in results):
+        sys.stdout.write(f"{sum(len(r.pending) for r in results)} change(s) planned; nothing written ({mode}).\n")

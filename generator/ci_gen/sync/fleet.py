@@ -1,0 +1,151 @@
+"""The fleet file: which projects `sync --fleet` keeps in step, on which servers, with what defaults.
+
+Validated against `schemas/fleet.schema.json`; every problem is reported as `file:line:col`
+like a manifest's, from the ruamel tree's positions.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..data import schema_path
+from ..errors import ManifestError, Problem
+from ..yamlio import Document, parse, read_text
+
+
+@dataclass(frozen=True)
+class FleetProject:
+    gitlab: str | None
+    path: str | None
+    ref: str | None
+    repo_url: str | None
+    origin: str  # file:line:col of the entry
+
+
+@dataclass(frozen=True)
+class Discovery:
+    group: str
+    exclude: tuple[str, ...]
+    origin: str
+
+
+@dataclass(frozen=True)
+class GitLabDefaults:
+    mode: str = "merge-request"
+    branch: str = "ci-gen/sync"
+    lint: bool = False
+
+
+@dataclass(frozen=True)
+class JenkinsDefaults:
+    folder: str | None = None
+    definition: str = "scm"
+    credentials_id: str | None = None
+    script_path: str = "Jenkinsfile"
+
+
+@dataclass(frozen=True)
+class Fleet:
+    file: Path
+    jenkins_url: str | None
+    gitlab_url: str | None
+    gitlab: GitLabDefaults
+    jenkins: JenkinsDefaults
+    projects: tuple[FleetProject, ...]
+    discover: tuple[Discovery, ...]
+
+
+def load_fleet(path: Path) -> Fleet:
+    """Read, validate and type a fleet file; raise ManifestError listing every problem."""
+    display = str(path)
+    doc = parse(read_text(path, display), display)
+    problems = _validate(doc)
+    if problems:
+        raise ManifestError(problems)
+    return _build(path, doc)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_path("fleet").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _validate(doc: Document) -> list[Problem]:
+    if not isinstance(doc.data, dict):
+        return [Problem(doc.file, 1, 1, "", "expected a mapping with 'version: 1' at the top")]
+    problems = []
+    for error in _validator().iter_errors(doc.data):
+        path = tuple(error.absolute_path)
+        message = _message(error)
+        if error.validator == "additionalProperties":
+            for key in _extra_keys(error):
+                line, col = doc.position(path + (key,))
+                problems.append(Problem(doc.file, line, col, _dotted(path + (key,)), message(key)))
+            continue
+        line, col = doc.position(path)
+        problems.append(Problem(doc.file, line, col, _dotted(path), message("")))
+    return problems
+
+
+def _message(error: Any) -> Any:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+
+        def unknown(key: str) -> str:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+            return f"unknown key '{key}'{hint}"
+        return unknown
+    if error.validator == "oneOf":
+        return lambda _: "a project needs exactly one of 'gitlab' (a GitLab project path) or 'path' (a local checkout)"
+    if error.validator == "pattern":
+        return lambda _: f"{error.instance!r} is not a valid value here"
+    return lambda _: error.message
+
+
+def _extra_keys(error: Any) -> list[str]:
+    allowed = set(error.schema.get("properties", {}))
+    return sorted(str(k) for k in error.instance if k not in allowed)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _where(doc: Document, path: tuple[str | int, ...]) -> str:
+    line, col = doc.position(path)
+    return f"{doc.file}:{line}:{col}"
+
+
+def _build(path: Path, doc: Document) -> Fleet:
+    data = doc.data
+    servers = data.get("servers", {})
+    defaults = data.get("defaults", {})
+    projects = tuple(
+        FleetProject(p.get("gitlab"), p.get("path"), p.get("ref"), p.get("repo_url"),
+                     _where(doc, ("projects", i)))
+        for i, p in enumerate(data.get("projects", []))
+    )
+    discover = tuple(
+        Discovery(d["gitlab_group"], tuple(d.get("exclude", [])), _where(doc, ("discover", i)))
+        for i, d in enumerate(data.get("discover", []))
+    )
+    return Fleet(
+        file=path,
+        jenkins_url=servers.get("jenkins", {}).get("url"),
+        gitlab_url=servers.get("gitlab", {}).get("url"),
+        gitlab=GitLabDefaults(**defaults.get("gitlab", {})),
+        jenkins=JenkinsDefaults(**defaults.get("jenkins", {})),
+        projects=projects,
+        discover=discover,
+    )

@@ -1,0 +1,228 @@
+"""GitLab backend: per project, compare rendered files with the repository tree, then write them in
+ONE commit (straight to the branch, or on `ci-gen/sync` with one merge request kept up to date),
+and bring variables and schedules in line.
+
+Requests for an unchanged project: the manifest and the tree, plus one list per kind of setting
+the manifest declares. Every write is safe to repeat, so a rerun after any interruption converges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .gitlab_files import file_actions, tree_blobs
+from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
+                              apply_variable, plan_schedules, plan_variables)
+from .model import Change
+
+MANIFEST = "ci-gen.yaml"
+MR_TITLE = "ci-gen: update generated CI files"
+
+
+@dataclass(frozen=True)
+class GitLabTarget:
+    path: str
+    ref: str | None  # None: the project's default branch
+    default_branch: str | None
+    mode: str  # "merge-request" | "commit"
+    sync_branch: str
+    lint: bool
+
+
+@dataclass
+class GitLabPlan:
+    target: GitLabTarget
+    project: Any
+    branch: str | None  # the branch the files land on (resolved lazily)
+    actions: list[dict[str, Any]]
+    commit: bool = False  # a commit must be written
+    merge_request: bool = False  # an MR must be opened
+    changes: list[Change] = field(default_factory=list)
+    variables: VariablePlan | None = None
+    schedules: SchedulePlan | None = None
+    wanted_schedules: list[WantedSchedule] = field(default_factory=list)
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(one-line message, "server"|"user") for an exception raised while talking to GitLab."""
+    import gitlab
+    import requests
+
+    if isinstance(exc, gitlab.GitlabAuthenticationError):
+        return "GitLab rejected the token (401)", "user"
+    if isinstance(exc, gitlab.GitlabError):
+        code = exc.response_code or 0
+        message = str(exc.error_message).splitlines()[0] if exc.error_message else type(exc).__name__
+        return f"GitLab answered {code}: {message}", "server" if code >= 500 or code == 429 else "user"
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return f"GitLab unreachable: {type(exc).__name__}", "server"
+    return f"unexpected error: {type(exc).__name__}: {exc}", "internal"
+
+
+class GitLabBackend:
+    def __init__(self, client: Any) -> None:
+        self.gl = client
+
+    def project(self, path: str) -> Any:
+        return self.gl.projects.get(path, lazy=True)  # no request: an encoded id is enough
+
+    def read_manifest(self, path: str, ref: str | None) -> str | None:
+        """The manifest's text, or None when the project (or ref) has none."""
+        import gitlab
+
+        try:
+            raw = self.project(path).files.raw(MANIFEST, ref=ref)
+        except gitlab.GitlabGetError as exc:
+            if exc.response_code == 404:
+                return None
+            raise
+        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+
+    def default_branch(self, target: GitLabTarget) -> str | None:
+        if target.ref or target.default_branch:
+            return target.ref or target.default_branch
+        return self.gl.projects.get(target.path).default_branch
+
+    def tree(self, project: Any, ref: str | None) -> dict[str, Any] | None:
+        """Blobs of the whole tree at `ref`; None when the ref does not exist."""
+        import gitlab
+
+        try:
+            entries = project.repository_tree(ref=ref or "", recursive=True, get_all=True)
+        except gitlab.GitlabGetError as exc:
+            if exc.response_code == 404:
+                return None
+            raise
+        return tree_blobs(list(entries))
+
+    def plan(self, target: GitLabTarget, files: dict[str, bytes], manifest: Any, diff: bool) -> GitLabPlan:
+        project = self.project(target.path)
+        live = self.tree(project, target.ref) or {}
+        plan = GitLabPlan(target, project, target.ref or target.default_branch, file_actions(files, live))
+        plan.changes += _file_changes(files, plan.actions, self._before(plan, diff))
+        if plan.actions:
+            self._plan_landing(plan, files)
+        if manifest.variables or manifest.secrets:
+            plan.variables = plan_variables(list(project.variables.list(get_all=True)),
+                                            dict(manifest.variables), tuple(manifest.secrets))
+            plan.changes += plan.variables.changes
+        # Schedules are listed when declared, or when files change: removing the last schedule
+        # from a manifest changes its rendered header, so the deletion is not missed.
+        if manifest.schedules or plan.actions:
+            plan.wanted_schedules = [WantedSchedule(s.name, s.cron, s.branch or self._branch(plan))
+                                     for s in manifest.schedules]
+            live_schedules = list(project.pipelineschedules.list(get_all=True))
+            plan.schedules = plan_schedules(live_schedules, plan.wanted_schedules)
+            plan.changes += plan.schedules.changes
+        return plan
+
+    def _branch(self, plan: GitLabPlan) -> str:
+        if plan.branch is None:
+            plan.branch = self.default_branch(plan.target) or "main"
+        return plan.branch
+
+    def _before(self, plan: GitLabPlan, diff: bool) -> dict[str, str]:
+        if not diff:
+            return {}
+        before = {}
+        for action in plan.actions:
+            if action["action"] in ("update", "delete"):
+                raw = plan.project.files.raw(action["file_path"], ref=plan.target.ref)
+                before[action["file_path"]] = raw.decode("utf-8", "replace")
+        return before
+
+    def _plan_landing(self, plan: GitLabPlan, files: dict[str, bytes]) -> None:
+        target = plan.target
+        if target.mode == "commit":
+            plan.commit = True
+            plan.changes.append(Change("gitlab", "commit", self._branch(plan), "create",
+                                       detail=f"{len(plan.actions)} file(s)"))
+            return
+        branch_tree = self.tree(plan.project, target.sync_branch)
+        plan.commit = branch_tree is None or bool(file_actions(files, branch_tree))
+        existing = self._open_mr(plan)
+        plan.merge_request = existing is None
+        if not plan.commit and existing is not None:
+            for change in plan.changes:  # already proposed: nothing to do until it is merged
+                if change.kind == "file":
+                    change.action, change.detail = "unchanged", f"awaiting merge in !{existing.iid}"
+            return
+        if plan.commit:
+            plan.changes.append(Change("gitlab", "commit", target.sync_branch,
+                                       "create" if branch_tree is None else "update",
+                                       detail=f"{len(plan.actions)} file(s)"))
+        plan.changes.append(Change("gitlab", "merge-request", target.sync_branch,
+                                   "create" if existing is None else "update",
+                                   detail="" if existing is None else f"!{existing.iid}"))
+
+    def _open_mr(self, plan: GitLabPlan) -> Any:
+        found = plan.project.mergerequests.list(state="opened", source_branch=plan.target.sync_branch,
+                                                get_all=True)
+        return found[0] if found else None
+
+    def apply(self, plan: GitLabPlan, files: dict[str, bytes], manifest: Any) -> None:
+        if plan.target.lint and plan.commit and ".gitlab-ci.yml" in files:
+            _lint(plan.project, files[".gitlab-ci.yml"])
+        if plan.variables is not None:
+            values = dict(manifest.variables)
+            for change in plan.variables.changes:
+                if change.kind == "variable" and change.action != "unchanged":
+                    apply_variable(plan.project, change, values[change.name],
+                                   plan.variables.scopes.get(change.name))
+        if plan.schedules is not None:
+            apply_schedules(plan.project, plan.schedules, plan.wanted_schedules)
+        if plan.commit:
+            self._commit(plan, files)
+        if plan.merge_request:
+            self._ensure_mr(plan)
+
+    def _commit(self, plan: GitLabPlan, files: dict[str, bytes]) -> None:
+        import gitlab
+
+        target, base = plan.target, self._branch(plan)
+        data: dict[str, Any] = {"commit_message": "ci-gen: update generated CI files\n\n"
+                                "Rendered from ci-gen.yaml by `ci-gen sync`.", "actions": plan.actions}
+        if target.mode == "merge-request":
+            # Rebuilt from the base branch each time, so the MR always shows one fresh commit.
+            data.update(branch=target.sync_branch, start_branch=base, force=True)
+        else:
+            data.update(branch=base)
+        try:
+            plan.project.commits.create(data)
+        except gitlab.GitlabCreateError:
+            # An earlier attempt may have landed (the reply was lost): done if nothing is left.
+            landed = self.tree(plan.project, data["branch"]) or {}
+            if file_actions(files, landed):
+                raise
+
+    def _ensure_mr(self, plan: GitLabPlan) -> None:
+        import gitlab
+
+        if self._open_mr(plan) is not None:
+            return
+        try:
+            plan.project.mergerequests.create({
+                "source_branch": plan.target.sync_branch, "target_branch": self._branch(plan),
+                "title": MR_TITLE, "remove_source_branch": True,
+                "description": "Generated by `ci-gen sync` from ci-gen.yaml. Merge to apply; "
+                               "later syncs update this merge request in place."})
+        except gitlab.GitlabCreateError as exc:
+            if exc.response_code != 409:  # 409: another run opened it first
+                raise
+
+
+def _lint(project: Any, content: bytes) -> None:
+    result = project.ci_lint.create({"content": content.decode("utf-8")})
+    if not getattr(result, "valid", False):
+        errors = "; ".join(getattr(result, "errors", []) or ["invalid"])
+        raise ValueError(f"GitLab CI Lint rejected .gitlab-ci.yml: {errors}")
+
+
+def _file_changes(files: dict[str, bytes], actions: list[dict[str, Any]], before: dict[str, str]) -> list[Change]:
+    changes = []
+    touched = {a["file_path"]: a["action"] for a in actions}
+    for path in sorted(set(files) | set(touched)):
+        action = touched.get(path, "unchanged")
+        after = files[path].decode("utf-8", "replace") if path in files and action != "unchanged" else None
+        changes.append(Change("gitlab", "file", path, action, before.get(path), after))
+    return changes

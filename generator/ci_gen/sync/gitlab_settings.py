@@ -1,0 +1,148 @@
+"""GitLab project settings from the manifest: CI/CD variables, secrets (checked, never written)
+and pipeline schedules (only those ci-gen created, recognised by their description prefix)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Change
+
+SCHEDULE_PREFIX = "[ci-gen] "
+TIMEZONE = "UTC"
+
+
+def redact(value: str | None) -> str:
+    """How a secret-looking value appears in a plan or diff: never the value, only a short hash."""
+    if value is None:
+        return "<hidden>"
+    return f"<redacted sha256:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:8]}>"
+
+
+@dataclass
+class VariablePlan:
+    changes: list[Change]
+    missing_secrets: list[str]
+    scopes: dict[str, str]  # key -> environment_scope of the live variable we update
+
+
+def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[str, ...]) -> VariablePlan:
+    by_key: dict[str, list[Any]] = {}
+    for var in live:
+        by_key.setdefault(var.key, []).append(var)
+    plan = VariablePlan([], [], {})
+    for key in sorted(variables):
+        candidates = by_key.get(key, [])
+        current = next((v for v in candidates if getattr(v, "environment_scope", "*") == "*"),
+                       candidates[0] if candidates else None)
+        plan.changes.append(_variable_change(key, variables[key], current))
+        if current is not None:
+            plan.scopes[key] = getattr(current, "environment_scope", "*")
+    for key in sorted(secrets):
+        if key in by_key:
+            plan.changes.append(Change("gitlab", "secret", key, "unchanged", detail="present"))
+        else:
+            plan.missing_secrets.append(key)
+    return plan
+
+
+def _variable_change(key: str, value: str, current: Any) -> Change:
+    if current is None:
+        return Change("gitlab", "variable", key, "create", None, f"{key}={value}\n")
+    live_value = getattr(current, "value", None)
+    masked = bool(getattr(current, "masked", False)) or getattr(current, "hidden", False)
+    if live_value is None:
+        return Change("gitlab", "variable", key, "unchanged", detail="hidden on the server; not compared")
+    if live_value == value:
+        return Change("gitlab", "variable", key, "unchanged")
+    show = redact if masked else (lambda v: v)
+    return Change("gitlab", "variable", key, "update", f"{key}={show(live_value)}\n",
+                  f"{key}={show(value)}\n", "masked: values redacted" if masked else "")
+
+
+def apply_variable(project: Any, change: Change, value: str, scope: str | None) -> None:
+    import gitlab
+
+    if change.action == "create":
+        try:
+            project.variables.create({"key": change.name, "value": value})
+            return
+        except gitlab.GitlabCreateError as exc:
+            if "taken" not in str(exc):
+                raise  # otherwise an earlier, interrupted attempt created it: update below
+    extra = {"filter": {"environment_scope": scope}} if scope and scope != "*" else {}
+    # Only the value: masked/protected flags set by people on the server are kept.
+    project.variables.update(change.name, {"value": value}, **extra)
+
+
+@dataclass(frozen=True)
+class WantedSchedule:
+    name: str
+    cron: str
+    ref: str
+
+
+@dataclass
+class SchedulePlan:
+    changes: list[Change]
+    ids: dict[str, int]  # name -> id of the live schedule of ours that we keep and update
+    delete_ids: list[int]  # ours gone from the manifest, and duplicates left by interrupted runs
+
+
+def plan_schedules(live: list[Any], wanted: list[WantedSchedule]) -> SchedulePlan:
+    ours: dict[str, list[Any]] = {}
+    for schedule in sorted(live, key=lambda s: s.id):
+        description = getattr(schedule, "description", "") or ""
+        if description.startswith(SCHEDULE_PREFIX):
+            ours.setdefault(description[len(SCHEDULE_PREFIX):], []).append(schedule)
+    plan = SchedulePlan([], {}, [])
+    wanted_names = {w.name for w in wanted}
+    for want in sorted(wanted, key=lambda w: w.name):
+        found = ours.get(want.name, [])
+        after = f"cron: {want.cron}\nref: {want.ref}\n"
+        if not found:
+            plan.changes.append(Change("gitlab", "schedule", want.name, "create", None, after))
+            continue
+        first, plan.ids[want.name] = found[0], found[0].id
+        before = f"cron: {first.cron}\nref: {_branch(first.ref)}\n"
+        same = (before == after and getattr(first, "active", True)
+                and (getattr(first, "cron_timezone", TIMEZONE) or TIMEZONE) == TIMEZONE)
+        plan.changes.append(Change("gitlab", "schedule", want.name, "unchanged" if same else "update",
+                                   before, after))
+    for name, found in sorted(ours.items()):
+        extra = found if name not in wanted_names else found[1:]
+        for schedule in extra:
+            why = "duplicate" if name in wanted_names else "gone from the manifest"
+            plan.changes.append(Change("gitlab", "schedule", name, "delete", detail=f"id {schedule.id}, {why}"))
+            plan.delete_ids.append(schedule.id)
+    return plan
+
+
+def _branch(ref: str | None) -> str:
+    ref = ref or ""
+    return ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
+
+
+def apply_schedules(project: Any, plan: SchedulePlan, wanted: list[WantedSchedule]) -> None:
+    by_name = {w.name: w for w in wanted}
+    for change in plan.changes:
+        if change.action not in ("create", "update"):
+            continue
+        want = by_name[change.name]
+        data = {"ref": want.ref, "cron": want.cron, "cron_timezone": TIMEZONE, "active": True}
+        if change.action == "create":
+            project.pipelineschedules.create({"description": SCHEDULE_PREFIX + want.name, **data})
+        else:
+            project.pipelineschedules.update(plan.ids[change.name], data)
+    for schedule_id in plan.delete_ids:
+        _delete_schedule(project, schedule_id)
+
+
+def _delete_schedule(project: Any, schedule_id: int) -> None:
+    import gitlab
+
+    try:
+        project.pipelineschedules.delete(schedule_id)
+    except gitlab.GitlabDeleteError as exc:
+        if exc.response_code != 404:  # already gone: a retried or interrupted delete
+            raise

@@ -1,0 +1,90 @@
+"""What a sync run tells people and machines: a summary table, diffs with secrets redacted,
+a JSON report and a JUnit file for the CI job that runs the sync."""
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .model import STATUSES, ProjectResult
+
+
+def summary(results: list[ProjectResult]) -> dict[str, int]:
+    counts = Counter(r.status for r in results)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def to_json(results: list[ProjectResult], mode: str, seconds: float) -> dict[str, Any]:
+    return {
+        "mode": mode,  # "apply" | "dry-run" | "check"
+        "seconds": round(seconds, 3),
+        "summary": summary(results),
+        "projects": [
+            {"key": r.key, "name": r.name, "status": r.status, "error": r.error,
+             "skipped": r.skipped, "seconds": round(r.seconds, 3),
+             "changes": [c.to_json() for c in r.pending]}
+            for r in results
+        ],
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_junit(path: Path, results: list[ProjectResult], seconds: float) -> None:
+    """One test case per project: failures fail, skipped projects are skipped."""
+    counts = summary(results)
+    cases = []
+    for r in results:
+        inner = ""
+        if r.error is not None:
+            inner = f"<failure message={quoteattr(r.error.splitlines()[0])}>{escape(r.error)}</failure>"
+        elif r.skipped is not None:
+            inner = f"<skipped message={quoteattr(r.skipped)}/>"
+        changes = "\n".join(f"{c.action} {c.server} {c.kind} {c.name}" for c in r.pending)
+        out = f"<system-out>{escape(changes)}</system-out>" if changes else ""
+        cases.append(f'  <testcase classname="ci-gen.sync" name={quoteattr(r.key)} '
+                     f'time="{r.seconds:.3f}">{inner}{out}</testcase>')
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<testsuite name="ci-gen sync" tests="{len(results)}" failures="{counts["failed"]}" '
+            f'skipped="{counts["skipped"]}" time="{seconds:.3f}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+    _atomic_write(path, text)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def print_table(results: list[ProjectResult], stream: IO[str], mode: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    table = Table(title=f"ci-gen sync ({mode})", title_justify="left")
+    for column in ("project", "status", "changes"):
+        table.add_column(column, overflow="fold")
+    for r in sorted(results, key=lambda r: r.key):
+        detail = r.error or r.skipped or "; ".join(f"{c.action} {c.kind} {c.name}" for c in r.pending)
+        table.add_row(r.key, r.status, detail or "-")
+    console.print(table)
+    console.print("  ".join(f"{status}: {count}" for status, count in summary(results).items()))
+
+
+def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:
+    """Unified diffs of every planned change that carries text (already redacted upstream)."""
+    for r in sorted(results, key=lambda r: r.key):
+        for c in r.pending:
+            if c.before is None and c.after is None:
+                continue
+            label = f"{r.key}: {c.server} {c.kind} {c.name}"
+            lines = difflib.unified_diff((c.before or "").splitlines(keepends=True),
+                                         (c.after or "").splitlines(keepends=True),
+                                         f"a/{label}", f"b/{label}")
+            for line in lines:
+                stream.write(line if line.endswith("\n") else line + "\n")

@@ -1,0 +1,92 @@
+"""GitLab CI dialect: the Pipeline as `.gitlab-ci.yml` job definitions."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from ..plan import Job, Pipeline
+from ..templating import render_template
+
+# GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
+NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx")
+
+
+@dataclass(frozen=True)
+class GitlabJob:
+    name: str
+    stage: str
+    tags: tuple[str, ...]
+    image: str | None
+    image_entrypoint_reset: bool
+    needs: tuple[str, ...]
+    variables: tuple[tuple[str, str], ...]
+    script: str
+    artifact_paths: tuple[str, ...]
+    reports: tuple[tuple[str, str], ...]
+    rules: tuple[tuple[str, str], ...]  # (if-expression or "", when)
+    environment: str | None
+    environment_action: str | None
+    blocking_manual: bool
+
+
+def render(pipeline: Pipeline) -> str:
+    jobs = []
+    for job in pipeline.jobs:
+        jobs.append(_job(pipeline, job, job.name, job.command, "when_ok"))
+        if job.rollback_on_failure:
+            rollback = (job.command[0], "rollback")
+            jobs.append(_job(pipeline, job, f"rollback-{job.environment}", rollback, "on_failure"))
+    return render_template(
+        "gitlab/gitlab-ci.yml.j2", pipeline=pipeline, jobs=jobs,
+        variables=pipeline.env + pipeline.variables,
+    )
+
+
+def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode: str) -> GitlabJob:
+    r = pipeline.runners
+    if job.in_built_image:
+        image: str | None = job_image_ref(job)
+    else:
+        image = r.image_gpu if job.gpu and r.image_gpu else r.image_default
+    reports = tuple((k, p) for k, p in job.reports if k in NATIVE_REPORTS)
+    extra = tuple(p for k, p in job.reports if k not in NATIVE_REPORTS and not _covered(p, job.artifacts))
+    paths = job.artifacts + extra
+    is_rollback = mode == "on_failure"
+    return GitlabJob(
+        name=name,
+        stage=job.stage,
+        tags=r.gitlab_gpu if job.gpu else r.gitlab_default,
+        image=image,
+        image_entrypoint_reset=job.in_built_image,
+        needs=(job.name,) if is_rollback else job.needs,
+        variables=job.env,
+        script=" ".join(shlex.quote(part) for part in command),
+        artifact_paths=() if is_rollback else paths,
+        reports=() if is_rollback else reports,
+        rules=_rules(job, mode),
+        environment=job.environment,
+        environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
+        blocking_manual=job.gate is not None and not is_rollback,
+    )
+
+
+def job_image_ref(job: Job) -> str:
+    name = dict(job.env)["CI_GEN_IMAGE_NAME"]
+    return f"{name}:$CI_COMMIT_SHA"
+
+
+def _rules(job: Job, mode: str) -> tuple[tuple[str, str], ...]:
+    rules: list[tuple[str, str]] = []
+    if job.skip_on_schedule:
+        rules.append(('$CI_PIPELINE_SOURCE == "schedule"', "never"))
+    when = "on_failure" if mode == "on_failure" else ("manual" if job.gate else "on_success")
+    if job.branch:
+        rules.append((f'$CI_COMMIT_BRANCH == "{job.branch}"', when))
+        rules.append(("", "never"))
+    elif rules or when != "on_success":
+        rules.append(("", when))
+    return tuple(rules)
+
+
+def _covered(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path.startswith(folder + "/") for folder in folders)

@@ -1,0 +1,143 @@
+"""Reading YAML input files safely, keeping line/column positions for error messages.
+
+Inputs come from repositories we do not control, so size, encoding and alias expansion are
+bounded before anything else looks at the data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError, Problem
+
+MAX_BYTES = 1024 * 1024  # a manifest is a few KB; anything this big is a mistake or an attack
+MAX_NODES = 20_000  # bounds alias expansion ("billion laughs") when converting to plain data
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed YAML file: the plain data and the ruamel tree that knows positions."""
+
+    file: str
+    data: Any
+    tree: Any
+
+    def position(self, path: tuple[str | int, ...]) -> tuple[int, int]:
+        """1-based (line, column) of the node at `path`, or of its nearest existing parent."""
+        return locate(self.tree, path)
+
+
+def read_text(path: Path, display: str) -> str:
+    """Read a small UTF-8 text file, turning every way it can be unreadable into a Problem."""
+    def fail(message: str) -> ManifestError:
+        return ManifestError([Problem(display, 1, 1, "", message)])
+
+    if path.is_dir():
+        raise fail("is a directory, expected a YAML file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise fail(f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror}") from None
+    return decode(raw, display)
+
+
+def decode(raw: bytes, display: str) -> str:
+    if len(raw) > MAX_BYTES:
+        raise ManifestError([Problem(display, 1, 1, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")])
+    if b"\x00" in raw:
+        raise ManifestError([Problem(display, 1, 1, "", "binary file (NUL bytes), expected YAML text")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ManifestError([Problem(display, line, 1, "", "not UTF-8 text")]) from None
+
+
+def parse(text: str, display: str) -> Document:
+    """Parse YAML text (round-trip, duplicate keys rejected) into a Document."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = _first_line(exc.problem or exc.context or "invalid YAML")
+        if "duplicate key" in str(exc):
+            message = "duplicate key " + _duplicate_key_name(str(exc))
+        raise ManifestError([Problem(display, line, col, "", message)]) from None
+    except YAMLError as exc:
+        raise ManifestError([Problem(display, 1, 1, "", _first_line(str(exc)))]) from None
+    if tree is None:
+        raise ManifestError([Problem(display, 1, 1, "", "empty file, expected a YAML mapping")])
+    return Document(display, to_plain(tree, display), tree)
+
+
+def to_plain(node: Any, display: str) -> Any:
+    """Convert a ruamel tree into dicts/lists/scalars, refusing runaway alias expansion."""
+    budget = [MAX_NODES]
+
+    def walk(value: Any) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ManifestError([Problem(display, 1, 1, "", f"more than {MAX_NODES:,} YAML nodes (alias expansion?); refusing")])
+        if isinstance(value, dict):
+            return {str(k) if not isinstance(k, (str, int, bool)) else k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str):
+            return str(value)  # drop ruamel's scalar-string subclasses
+        if isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        return value
+
+    return walk(node)
+
+
+def locate(tree: Any, path: tuple[str | int, ...]) -> tuple[int, int]:
+    line, col = 0, 0
+    node = tree
+    for part in path:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            if isinstance(node, dict) and part in node:
+                line, col = lc.key(part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                line, col = lc.item(part)
+            else:
+                line, col = lc.line, lc.col
+                break
+            node = node[part]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    else:
+        lc = getattr(node, "lc", None)
+        if not path and lc is not None:
+            line, col = lc.line, lc.col
+    return line + 1, col + 1
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "invalid YAML"
+
+
+def _duplicate_key_name(text: str) -> str:
+    import re
+
+    found = re.search(r'found duplicate key "([^"]*)"', text)
+    return f"'{found.group(1)}'" if found else ""

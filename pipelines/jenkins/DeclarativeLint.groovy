@@ -1,0 +1,94 @@
+// Parses Jenkinsfiles with Groovy's own parser and checks the declarative skeleton:
+// pipeline { agent, stages { stage(...) { steps | parallel | stages } } }.
+// Usage: groovy DeclarativeLint.groovy FILE...   Prints "FILE:LINE:COL: message" per problem.
+import org.codehaus.groovy.ast.expr.*
+import org.codehaus.groovy.ast.stmt.*
+import org.codehaus.groovy.control.*
+
+PIPELINE_SECTIONS = ['agent', 'environment', 'options', 'parameters', 'post', 'stages', 'tools', 'triggers', 'libraries']
+STAGE_DIRECTIVES = ['agent', 'environment', 'input', 'when', 'options', 'post', 'tools', 'failFast']
+STAGE_BODIES = ['steps', 'parallel', 'stages', 'matrix']
+
+def calls(Statement block) {
+    def found = []
+    def statements = block instanceof BlockStatement ? block.statements : [block]
+    statements.each { s ->
+        if (s instanceof ExpressionStatement && s.expression instanceof MethodCallExpression) {
+            found << s.expression
+        } else {
+            found << s
+        }
+    }
+    found
+}
+
+def closureOf(MethodCallExpression call) {
+    def args = call.arguments instanceof ArgumentListExpression ? call.arguments.expressions : []
+    args && args[-1] instanceof ClosureExpression ? args[-1] : null
+}
+
+def name(node) { node instanceof MethodCallExpression ? node.methodAsString : null }
+
+def checkStages(String file, MethodCallExpression owner, List problems) {
+    def body = closureOf(owner)
+    if (body == null) { problems << "${file}:${owner.lineNumber}:${owner.columnNumber}: '${name(owner)}' needs a block"; return }
+    def stages = calls(body.code)
+    if (!stages) problems << "${file}:${owner.lineNumber}:${owner.columnNumber}: '${name(owner)}' has no stage"
+    stages.each { s ->
+        if (name(s) != 'stage') {
+            problems << "${file}:${s.lineNumber}:${s.columnNumber}: only stage(...) may appear in '${name(owner)}', found '${name(s) ?: s.class.simpleName}'"
+        } else {
+            checkStage(file, s, problems)
+        }
+    }
+}
+
+def checkStage(String file, MethodCallExpression stage, List problems) {
+    def body = closureOf(stage)
+    def where = "${file}:${stage.lineNumber}:${stage.columnNumber}"
+    if (body == null) { problems << "${where}: stage needs a name and a block"; return }
+    def parts = calls(body.code)
+    def bodies = parts.findAll { name(it) in STAGE_BODIES }
+    if (bodies.size() != 1) problems << "${where}: a stage needs exactly one of steps, parallel, stages or matrix"
+    parts.each { p ->
+        def n = name(p)
+        if (!(n in STAGE_BODIES) && !(n in STAGE_DIRECTIVES)) problems << "${file}:${p.lineNumber}:${p.columnNumber}: '${n ?: p.class.simpleName}' is not a stage directive"
+        if (n == 'parallel' || n == 'stages') checkStages(file, p, problems)
+        if (n == 'steps' && !(closureOf(p)?.code instanceof BlockStatement && closureOf(p).code.statements)) {
+            problems << "${file}:${p.lineNumber}:${p.columnNumber}: steps is empty"
+        }
+    }
+}
+
+def lint(String file) {
+    def problems = []
+    def unit = new CompilationUnit()
+    unit.addSource(file, new File(file).getText('UTF-8'))
+    try {
+        unit.compile(Phases.CONVERSION)
+    } catch (CompilationFailedException e) {
+        return ["${file}:1:1: Groovy syntax error: ${e.message.readLines().findAll { it.trim() && !it.startsWith("startup failed") }.take(1).join("") ?: e.message}"]
+    }
+    def top = calls(unit.AST.modules[0].statementBlock).findAll { name(it) == 'pipeline' }
+    if (top.size() != 1) return ["${file}:1:1: expected exactly one pipeline { } block"]
+    def pipeline = top[0]
+    def body = closureOf(pipeline)
+    if (body == null) return ["${file}:${pipeline.lineNumber}:${pipeline.columnNumber}: pipeline needs a block"]
+    def sections = calls(body.code)
+    ['agent', 'stages'].each { required ->
+        if (!sections.any { name(it) == required }) problems << "${file}:${pipeline.lineNumber}:${pipeline.columnNumber}: pipeline has no '${required}' section"
+    }
+    sections.each { s ->
+        def n = name(s)
+        if (!(n in PIPELINE_SECTIONS)) problems << "${file}:${s.lineNumber}:${s.columnNumber}: '${n ?: s.class.simpleName}' is not a pipeline section"
+        if (n == 'stages') checkStages(file, s, problems)
+    }
+    problems
+}
+
+def failed = false
+args.each { file ->
+    def problems = lint(file)
+    if (problems) { failed = true; problems.each { println it } } else { println "ok ${file}" }
+}
+System.exit(failed ? 1 : 0)
