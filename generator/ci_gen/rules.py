@@ -167,6 +167,16 @@ def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list
     return problems
 
 
+def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    if "gitlab" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []
+    return [
+        _at(doc, ("schedules", index, "cron"), "'H' (hashed) cron fields are Jenkins-only; GitLab schedules need standard cron")
+        for index, schedule in enumerate(data.get("schedules") or [])
+        if "H" in str(schedule.get("cron", "")).split()
+    ]
+
+
 def _get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
@@ -183,4 +193,5 @@ RULES: tuple[Rule, ...] = (
     check_paths,
     check_deploy,
     check_variables,
+    check_schedules,
 )

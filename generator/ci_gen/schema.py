@@ -59,7 +59,8 @@ def _to_problems(doc: Document, error: Any) -> list[Problem]:
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return [_at(doc, path, f"expected {expected}, got {_json_type(error.instance)}")]
+        hint = "; quote it (\"3.10\") so YAML keeps it as written" if isinstance(error.instance, float) else ""
+        return [_at(doc, path, f"expected {expected}, got {_json_type(error.instance)}{hint}")]
     if validator == "pattern":
         description = error.schema.get("description", "")
         hint = f" ({description.rstrip('.')})" if description and len(description) < 120 else ""

@@ -132,6 +132,7 @@ class Engine:
         if not claimed and not self.options.prune:
             return None
         _reject_duplicates(claimed)
+        claimed = [w for w in claimed if w.job is not None]
         needed = {"workflow-job", "workflow-cps"}
         needed |= {"cloudbees-folder"} if any(w.job and w.job.folder for w in claimed) else set()
         needed |= {"git"} if any(w.job and w.job.definition == "scm" for w in claimed) else set()
@@ -215,9 +216,10 @@ def _reject_duplicates(works: list[Work]) -> None:
         by_name.setdefault(work.job.full_name.lower(), []).append(work)
     for claims in by_name.values():
         if len(claims) > 1:
+            job = claims[0].job.full_name  # type: ignore[union-attr]
             names = " and ".join(f"{w.source.key} ({w.source.origin})" for w in claims)
             for work in claims:
-                work.result.fail(f"Jenkins job '{claims[0].job.full_name}' is claimed by {names}")  # type: ignore[union-attr]
+                work.result.fail(f"Jenkins job '{job}' is claimed by {names}")
                 work.job = None
 
 

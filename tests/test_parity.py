@@ -1,0 +1,72 @@
+"""Both targets carry the same jobs, in the same order, with the same gates and branch rules.
+
+Read back from the rendered files themselves (GitLab YAML parsed, Jenkinsfile scanned), so the
+test checks the outputs, not the renderers' inputs.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from ci_gen.manifest import load_manifest
+from ci_gen.render import render_manifest
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = sorted(p for p in list((REPO / "examples").glob("*/ci-gen.yaml")) + list((REPO / "tests" / "golden").glob("*/ci-gen.yaml")))
+
+
+def gitlab_jobs(text: str) -> list[tuple[str, bool, str | None]]:
+    data = YAML(typ="safe", pure=True).load(text)
+    jobs = []
+    for name, job in data.items():
+        if not isinstance(job, dict) or "script" not in job or name.startswith("rollback-"):
+            continue
+        rules = job.get("rules", [])
+        gated = any(r.get("when") == "manual" for r in rules)
+        branch = next((m.group(1) for r in rules if "if" in r
+                       for m in [re.search(r'\$CI_COMMIT_BRANCH == "([^"]+)"', r["if"])] if m), None)
+        jobs.append((name, gated, branch))
+    return jobs
+
+
+def jenkins_jobs(text: str) -> list[tuple[str, bool, str | None]]:
+    jobs: list[tuple[str, bool, str | None]] = []
+    current, gated, branch = None, False, None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if m := re.match(r"stage\('([^']+)'\) \{", stripped):
+            current, gated, branch = m.group(1), False, None
+        elif stripped.startswith("input {"):
+            gated = True
+        elif m := re.match(r"branch '([^']+)'", stripped):
+            branch = m.group(1)
+        elif stripped == "steps {" and current is not None:
+            jobs.append((current, gated, branch))
+            current = None
+    return jobs
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.parent.name for p in CASES])
+def test_same_jobs_order_gates_and_branches(case: Path) -> None:
+    manifest = load_manifest(case)
+    if set(manifest.targets) != {"gitlab", "jenkins"}:
+        pytest.skip("single-target manifest")
+    files = render_manifest(manifest, case.read_bytes()).files
+    gitlab = gitlab_jobs(files[".gitlab-ci.yml"].decode())
+    jenkins = jenkins_jobs(files["Jenkinsfile"].decode())
+    assert gitlab, "rendered at least one job"
+    assert gitlab == jenkins
+
+
+def test_rollback_on_both_sides() -> None:
+    case = REPO / "examples" / "fraud-detector" / "ci-gen.yaml"
+    files = render_manifest(load_manifest(case), case.read_bytes()).files
+    gitlab = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"].decode())
+    for env in ("staging", "production"):
+        job = gitlab[f"rollback-{env}"]
+        assert job["needs"] == [f"deploy-{env}"] and job["script"] == [".ci-gen/steps/rollout rollback"]
+        assert job["rules"][-1]["when"] in ("on_failure", "never")
+    assert files["Jenkinsfile"].decode().count("sh '.ci-gen/steps/rollout rollback'") == 2
