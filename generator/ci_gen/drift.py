@@ -6,14 +6,16 @@ drifted and no YAML parsing or templating is needed.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .fingerprint import inputs_digest
-from .render import LOCK_FILE, Rendered, header_state
+from .fingerprint import LOCK_FILE, inputs_digest
+
+if TYPE_CHECKING:  # importing render pulls in the plan and the targets: not on the lock path
+    from .render import Rendered
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def find_drift(root: Path, rendered: Rendered) -> list[Drift]:
 
 
 def _why_different(path: str, actual: bytes, recorded: dict[str, object]) -> str:
+    from .render import header_state
+
     if path == LOCK_FILE:
         return "stale"
     text = actual.decode("utf-8", errors="replace")
@@ -89,7 +93,9 @@ def _why_different(path: str, actual: bytes, recorded: dict[str, object]) -> str
 
 
 def unified_diff(root: Path, rendered: Rendered, drift: list[Drift]) -> str:
-    chunks = []
+    import difflib  # only `--diff` needs it; the `render --check` fast path does not
+
+    chunks: list[str] = []
     for item in drift:
         current = root / item.path
         old = current.read_text(encoding="utf-8", errors="replace").splitlines(True) if current.is_file() else []

@@ -10,6 +10,8 @@ from functools import lru_cache
 from . import __version__
 from .data import data_root
 
+LOCK_FILE = ".ci-gen/lock.json"  # lists every generated file with its hash, and inputs_digest
+
 
 @lru_cache(maxsize=None)
 def generator_digest() -> str:

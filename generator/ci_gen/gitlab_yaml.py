@@ -30,7 +30,7 @@ def for_schema(data: Any) -> Any:
     if isinstance(data, Reference):
         return list(data.path)
     if isinstance(data, dict):
-        return {k: for_schema(v) for k, v in data.items()}
+        return {str(k): for_schema(v) for k, v in data.items()}  # JSON Schema knows only string keys
     if isinstance(data, list):
         return [for_schema(v) for v in data]
     return data

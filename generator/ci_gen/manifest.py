@@ -12,9 +12,8 @@ from typing import Any
 from .errors import ManifestError
 from .rules import rule_problems
 from .schema import schema_problems, with_defaults
+from .workspace import MANIFEST_NAME as MANIFEST_NAME  # re-exported: callers import it from here
 from .yamlio import Document, parse, read_text, decode
-
-MANIFEST_NAME = "ci-gen.yaml"
 
 
 @dataclass(frozen=True)

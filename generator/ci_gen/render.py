@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .fingerprint import inputs_digest
+from .fingerprint import LOCK_FILE, inputs_digest
 from .manifest import Manifest
 from .plan import K8S_DIR, STEPS_DIR, build_plan
 from .targets import TARGETS
 
-LOCK_FILE = ".ci-gen/lock.json"
 HEADER_MARK = "ci-gen:content-sha256="
 
 
@@ -68,14 +68,21 @@ def header_state(text: str) -> str:
 
 
 def step_files() -> dict[str, bytes]:
+    return dict(_step_files())
+
+
+@lru_cache(maxsize=None)
+def _step_files() -> tuple[tuple[str, bytes], ...]:
+    # Read once per process: a fleet render would otherwise re-read every script per manifest,
+    # and generator_digest() already fingerprints these bytes once per process.
     from .data import steps_dir
 
     root = steps_dir()
-    files = {}
+    files = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
-            files[f"{STEPS_DIR}/{path.relative_to(root).as_posix()}"] = path.read_bytes()
-    return files
+            files.append((f"{STEPS_DIR}/{path.relative_to(root).as_posix()}", path.read_bytes()))
+    return tuple(files)
 
 
 def k8s_files(manifest: Manifest) -> dict[str, bytes]:

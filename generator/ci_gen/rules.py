@@ -159,12 +159,35 @@ def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list
     for name in variables:
         if str(name).startswith(RESERVED_PREFIX):
             problems.append(_at(doc, ("variables", name), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
+        if _unusable_name(str(name)):
+            problems.append(_at(doc, ("variables", name), _unusable_name(str(name))))
     for index, name in enumerate(secrets):
         if name in variables:
             problems.append(_at(doc, ("secrets", index), f"'{name}' is both a plain variable and a secret"))
         if str(name).startswith(RESERVED_PREFIX):
             problems.append(_at(doc, ("secrets", index), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
+        if _unusable_name(str(name)):
+            problems.append(_at(doc, ("secrets", index), _unusable_name(str(name))))
     return problems
+
+
+# Names both pipelines cannot carry as bare keys: YAML 1.1 (GitLab's parser) reads these as
+# booleans or null, and a Jenkinsfile's `environment { NAME = ... }` cannot assign a Groovy keyword.
+_YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off"})
+_GROOVY_KEYWORDS = frozenset(
+    "abstract as assert boolean break byte case catch char class const continue def default do double else "
+    "enum extends false final finally float for goto if implements import in instanceof int interface long "
+    "native new null package private protected public record return sealed short static strictfp super "
+    "switch synchronized this threadsafe throw throws trait transient true try var void volatile while yield".split()
+)
+
+
+def _unusable_name(name: str) -> str | None:
+    if name.lower() in _YAML_WORDS:
+        return f"'{name}' cannot be a variable name: YAML reads it as a boolean or null"
+    if name in _GROOVY_KEYWORDS:
+        return f"'{name}' cannot be a variable name: it is a Groovy keyword (Jenkinsfile)"
+    return None
 
 
 def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:

@@ -6,13 +6,13 @@ points at the offending line and column and, for misspellings, suggests the inte
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from functools import lru_cache
 from typing import Any, Iterable
 
 from .data import schema_path
 from .errors import Problem
+from .schemacheck import conforms
 from .yamlio import Document
 
 
@@ -25,9 +25,11 @@ def load_schema(name: str = "manifest") -> dict[str, Any]:
 
 def schema_problems(doc: Document, schema_name: str = "manifest") -> list[Problem]:
     """Every schema violation in `doc`, located and worded for a person."""
+    schema = load_schema(schema_name)
+    if conforms(doc.data, schema):
+        return []  # proven valid without importing jsonschema: the pre-commit path stays fast
     from jsonschema import Draft202012Validator
 
-    schema = load_schema(schema_name)
     validator = Draft202012Validator(schema)
     problems = []
     for error in validator.iter_errors(doc.data):
@@ -74,6 +76,8 @@ def _at(doc: Document, path: tuple[Any, ...], message: str) -> Problem:
 
 
 def _suggest(word: str, options: list[str]) -> str:
+    import difflib  # only a manifest with errors needs it; keeps `validate` on a valid file fast
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -31,9 +31,18 @@ class TemplateError(CiGenError):
 _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
 def yaml_str(value: Any) -> Escaped:
     """A double-quoted YAML scalar; JSON's string syntax is a subset of YAML's."""
-    return Escaped(json.dumps(_as_text(value), ensure_ascii=True))
+    text = _as_text(value)
+    if text.isascii() or not _ASTRAL.search(text):
+        return Escaped(json.dumps(text, ensure_ascii=True))
+    # JSON writes astral characters as surrogate pairs, which libyaml (GitLab's parser) refuses
+    # and other parsers read as two broken characters; YAML has \U for them.
+    body = "".join("\\U%08x" % ord(ch) if ord(ch) > 0xFFFF else json.dumps(ch, ensure_ascii=True)[1:-1] for ch in text)
+    return Escaped('"' + body + '"')
 
 
 def groovy_str(value: Any) -> Escaped:
@@ -132,4 +141,14 @@ def render_template(name: str, **context: Any) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from exc
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{name}: {exc.message}") from exc
+        raise TemplateError(f"{_where(exc, name)}: {exc.message}") from exc
+    except TemplateError as exc:  # a filter or finalize refused a value: name the template line
+        raise TemplateError(f"{_where(exc, name)}: {exc}") from exc
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """`name:line` of the template line that raised (Jinja puts template frames in tracebacks)."""
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(name)]
+    return f"{name}:{lines[-1]}" if lines else name

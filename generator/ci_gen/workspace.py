@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .manifest import MANIFEST_NAME
+
+# Here rather than in manifest.py: every command locates the manifest, and importing the
+# model (dataclasses, schema, rules) just for this name slowed the `render --check` fast path.
+MANIFEST_NAME = "ci-gen.yaml"
 
 
 @dataclass(frozen=True)

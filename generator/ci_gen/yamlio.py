@@ -5,6 +5,7 @@ bounded before anything else looks at the data.
 """
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,13 @@ def read_text(path: Path, display: str) -> str:
     if path.is_dir():
         raise fail("is a directory, expected a YAML file")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise fail(f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or /dev/zero (a committed symlink can point there) never ends
+            raise fail("not a regular file, expected a YAML file")
+        if info.st_size > MAX_BYTES:
+            raise fail(f"file is {info.st_size:,} bytes; the limit is {MAX_BYTES:,}")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # bounded even if the file grows after stat
     except FileNotFoundError:
         raise fail("file not found") from None
     except OSError as exc:
@@ -72,14 +76,22 @@ def parse(text: str, display: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = _first_line(exc.problem or exc.context or "invalid YAML")
+        if message.startswith("but ") and exc.context:  # "but found another document" needs its context
+            message = f"{_first_line(exc.context)}, {message}"
         if "duplicate key" in str(exc):
             message = "duplicate key " + _duplicate_key_name(str(exc))
         raise ManifestError([Problem(display, line, col, "", message)]) from None
     except YAMLError as exc:
         raise ManifestError([Problem(display, 1, 1, "", _first_line(str(exc)))]) from None
+    except RecursionError:  # ruamel's composer recurses per nesting level: bad input, not a bug
+        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
     if tree is None:
         raise ManifestError([Problem(display, 1, 1, "", "empty file, expected a YAML mapping")])
-    return Document(display, to_plain(tree, display), tree)
+    try:
+        data = to_plain(tree, display)
+    except RecursionError:
+        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
+    return Document(display, data, tree)
 
 
 def to_plain(node: Any, display: str) -> Any:
@@ -91,7 +103,11 @@ def to_plain(node: Any, display: str) -> Any:
         if budget[0] < 0:
             raise ManifestError([Problem(display, 1, 1, "", f"more than {MAX_NODES:,} YAML nodes (alias expansion?); refusing")])
         if isinstance(value, dict):
-            return {str(k) if not isinstance(k, (str, int, bool)) else k: walk(v) for k, v in value.items()}
+            for key in value:
+                if not isinstance(key, str):
+                    # `1:`, `null:` or `0x1F:` would reach templates as non-strings (or as '31')
+                    raise ManifestError([_key_problem(value, key, display)])
+            return {str(k): walk(v) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, str):
@@ -105,6 +121,15 @@ def to_plain(node: Any, display: str) -> Any:
         return value
 
     return walk(node)
+
+
+def _key_problem(mapping: Any, key: Any, display: str) -> Problem:
+    try:
+        line, col = mapping.lc.key(key)
+    except (AttributeError, KeyError, TypeError):
+        line, col = 0, 0
+    text = repr(key) if len(repr(key)) <= 40 else repr(key)[:37] + "..."
+    return Problem(display, line + 1, col + 1, "", f"key {text} is not a string; quote it")
 
 
 def locate(tree: Any, path: tuple[str | int, ...]) -> tuple[int, int]:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..drift import find_drift, obsolete_paths, unified_diff, up_to_date_by_lock
 from ..errors import ManifestError
-from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
-from ..render import Rendered, render_manifest, write
 from ..workspace import Workspace
 from ..yamlio import read_text
+
+if TYPE_CHECKING:
+    from ..render import Rendered
 
 
 def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targets: tuple[str, ...]) -> int:
@@ -19,6 +21,11 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
     if check and not diff and not targets and up_to_date_by_lock(root, manifest_bytes):
         emit(fmt, [f"{ws.display}: generated files are up to date"], {"ok": True, "drift": []})
         return 0
+    # Imported only past the lock check: an up-to-date repository never loads the model,
+    # the plan or the renderers, which keeps the pre-commit hook fast.
+    from ..manifest import load_manifest_bytes
+    from ..render import render_manifest, write
+
     try:
         manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)
     except ManifestError as exc:
@@ -27,8 +34,9 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
     rendered = render_manifest(manifest, manifest_bytes, targets or None)
     if check or diff:
         return _report_drift(root, rendered, fmt, diff, ws.display)
+    obsolete = obsolete_paths(root, rendered)  # read from the previous lock, before write() replaces it
     changed = write(rendered, root)
-    removed = _remove(root, obsolete_paths(root, rendered))
+    removed = _remove(root, obsolete)
     lines = [f"wrote {p}" for p in changed] + [f"removed {p}" for p in removed]
     lines.append(f"{ws.display}: {len(changed)} written, {len(removed)} removed, "
                  f"{len(rendered.files) - len(changed)} unchanged")

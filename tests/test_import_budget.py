@@ -1,0 +1,71 @@
+"""The pre-commit path never imports heavy libraries.
+
+`ci-gen validate` and `ci-gen render --check` run on every commit; DESIGN.md promises they start
+fast, so the server clients (python-gitlab, python-jenkins), docker, rich and Jinja2 must stay
+out of them. This is a correctness test on what is imported (read from `python -X importtime`),
+not a timing test: timings live in benchmarks/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2")
+
+
+def imported_modules(args: list[str], cwd: Path, exit_code: int = 0) -> set[str]:
+    """Every module the CLI imports for `args`, as reported by `-X importtime`."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ci_gen", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr[-3000:]
+    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def heavy(modules: set[str], packages: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in packages)
+
+
+@pytest.fixture(scope="module")
+def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("import-budget") / "fraud-detector"
+    shutil.copytree(REPO / "examples" / "fraud-detector", repo)
+    proc = subprocess.run([sys.executable, "-m", "ci_gen", "render"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return repo
+
+
+def test_validate_imports_no_heavy_library(rendered_repo: Path) -> None:
+    modules = imported_modules(["validate"], rendered_repo)
+    assert "ci_gen.manifest" in modules  # it really validated, rather than failing early
+    assert heavy(modules) == []
+
+
+def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: Path) -> None:
+    # ci_gen.schemacheck proves a valid manifest valid; jsonschema is needed only to word errors.
+    found = heavy(imported_modules(["validate"], rendered_repo), ("jsonschema", "referencing"))
+    assert found == [], ("ci_gen.schemacheck could not prove the example valid, so validate fell back to "
+                         "jsonschema: does the schema use a keyword schemacheck does not know?")
+
+
+def test_render_check_imports_no_heavy_library(rendered_repo: Path) -> None:
+    modules = imported_modules(["render", "--check"], rendered_repo)
+    assert heavy(modules) == []
+    # Up to date: the lock file settles it without loading the model, the plan or templates.
+    assert not {"ci_gen.manifest", "ci_gen.render", "ci_gen.templating"} & modules
+
+
+def test_render_check_with_drift_still_avoids_server_clients(rendered_repo: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "drifted"
+    shutil.copytree(rendered_repo, repo)
+    with open(repo / "Jenkinsfile", "a", encoding="utf-8") as handle:
+        handle.write("// hand edit\n")
+    modules = imported_modules(["render", "--check"], repo, exit_code=1)
+    # Finding out *what* drifted means rendering, so Jinja2 is allowed here; the rest is not.
+    assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
