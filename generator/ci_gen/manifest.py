@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError
-from .rules import rule_problems
-from .schema import schema_problems, with_defaults
+from .schema import with_defaults
+from .validation import validate_document
 from .workspace import MANIFEST_NAME as MANIFEST_NAME  # re-exported: callers import it from here
-from .yamlio import Document, parse, read_text, decode
+from .yamlio import decode, parse, read_text
 
 
 @dataclass(frozen=True)
@@ -170,21 +169,6 @@ def load_manifest_text(text: str, display: str = MANIFEST_NAME, repo_root: Path 
     validate_document(doc, repo_root)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return build(with_defaults(doc.data), display, digest)
-
-
-def validate_document(doc: Document, repo_root: Path | None) -> None:
-    from .errors import Problem
-
-    if not isinstance(doc.data, dict):
-        raise ManifestError([Problem(doc.file, 1, 1, "", "expected a YAML mapping at the top level")])
-    problems = schema_problems(doc)
-    try:
-        problems += rule_problems(doc, repo_root)
-    except (AttributeError, TypeError, KeyError):
-        if not problems:
-            raise  # a rule broke on schema-valid data: that is a bug, not bad input
-    if problems:
-        raise ManifestError(sorted(set(problems)))
 
 
 def build(data: dict[str, Any], file: str, digest: str) -> Manifest:

@@ -186,6 +186,8 @@ def _build_job(manifest: Manifest, previous: list[Job]) -> Job:
         ("CI_GEN_BUILD_ARGS", json.dumps(dict(image.build_args), sort_keys=True, separators=(",", ":"))),
         ("CI_GEN_MODEL_FILE", _model_file(manifest)),
     ]
+    if manifest.deploy is not None:  # for the generated Dockerfile's HEALTHCHECK
+        env += [("CI_GEN_PORT", str(manifest.deploy.port)), ("CI_GEN_HEALTH_PATH", manifest.deploy.health_path)]
     return Job(name="build-image", stage="build", step="build-image",
                needs=tuple(j.name for j in previous[-1:]), env=tuple(env),
                credentials=_registry(manifest), artifacts=(OUT_DIR,), reports=(("dotenv", IMAGE_ENV),))
@@ -278,5 +280,5 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
             ("CI_GEN_MAX_P90_LATENCY_MS", repr(c.max_p90_latency_ms)),
         ]
     if deploy.strategy == "blue-green":
-        values.append(("CI_GEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+        values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
     return tuple(values)

@@ -43,7 +43,7 @@ def render_manifest(manifest: Manifest, manifest_bytes: bytes, targets: tuple[st
     files.update(step_files())
     if manifest.deploy is not None and manifest.deploy.manifests is None:
         files.update(k8s_files(manifest))
-    files[LOCK_FILE] = lock_bytes(files, inputs_digest(manifest_bytes))
+    files[LOCK_FILE] = lock_bytes(files, inputs_digest(manifest_bytes), manifest)
     return Rendered(files)
 
 
@@ -104,10 +104,16 @@ def k8s_files(manifest: Manifest) -> dict[str, bytes]:
     return files
 
 
-def lock_bytes(files: dict[str, bytes], inputs: str) -> bytes:
+def lock_bytes(files: dict[str, bytes], inputs: str, manifest: Manifest) -> bytes:
+    # The app name and the manifest's repository paths let `validate` trust an unchanged manifest
+    # without parsing it, re-checking only what can change outside it: where those paths lead.
+    paths = [manifest.image.context, manifest.image.dockerfile, manifest.model and manifest.model.path,
+             manifest.deploy and manifest.deploy.manifests]
     lock = {
+        "app": manifest.name,
         "generator": f"ci-gen {__version__}",
         "inputs-sha256": inputs,
+        "manifest-paths": sorted({p for p in paths if p}),
         "files": {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())},
     }
     return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode("utf-8")

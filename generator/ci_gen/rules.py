@@ -5,12 +5,12 @@ every problem in one run.
 """
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
 from .errors import Problem
+from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
 from .yamlio import Document
 
@@ -108,28 +108,13 @@ def check_gpu_runners(doc: Document, data: dict[str, Any], _: Path | None) -> li
 
 def check_paths(doc: Document, data: dict[str, Any], repo_root: Path | None) -> list[Problem]:
     problems = []
-    for path in (("model", "path"), ("image", "dockerfile"), ("image", "context"), ("deploy", "manifests")):
+    for path in MANIFEST_PATH_FIELDS:
         value = _get(data, path)
         if isinstance(value, str):
             reason = path_escape_reason(value, repo_root)
             if reason:
                 problems.append(_at(doc, path, reason))
     return problems
-
-
-def path_escape_reason(value: str, repo_root: Path | None) -> str | None:
-    """Why `value` is not a path inside the repository, or None when it is."""
-    if value.startswith("/") or value.startswith("\\") or (len(value) > 1 and value[1] == ":"):
-        return f"'{value}' is absolute; paths are relative to the repository root"
-    normal = posixpath.normpath(value.replace("\\", "/"))
-    if normal == ".." or normal.startswith("../"):
-        return f"'{value}' leaves the repository"
-    if repo_root is not None:
-        root = repo_root.resolve()
-        target = (root / normal).resolve()
-        if target != root and root not in target.parents:
-            return f"'{value}' resolves outside the repository (symlink?)"
-    return None
 
 
 def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
@@ -159,27 +144,29 @@ def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list
     for name in variables:
         if str(name).startswith(RESERVED_PREFIX):
             problems.append(_at(doc, ("variables", name), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
-        if _unusable_name(str(name)):
-            problems.append(_at(doc, ("variables", name), _unusable_name(str(name))))
+        if reason := _unusable_name(str(name)):
+            problems.append(_at(doc, ("variables", name), reason))
     for index, name in enumerate(secrets):
         if name in variables:
             problems.append(_at(doc, ("secrets", index), f"'{name}' is both a plain variable and a secret"))
         if str(name).startswith(RESERVED_PREFIX):
             problems.append(_at(doc, ("secrets", index), f"'{name}': the {RESERVED_PREFIX} prefix is reserved for ci-gen"))
-        if _unusable_name(str(name)):
-            problems.append(_at(doc, ("secrets", index), _unusable_name(str(name))))
+        if reason := _unusable_name(str(name)):
+            problems.append(_at(doc, ("secrets", index), reason))
     return problems
 
 
 # Names both pipelines cannot carry as bare keys: YAML 1.1 (GitLab's parser) reads these as
 # booleans or null, and a Jenkinsfile's `environment { NAME = ... }` cannot assign a Groovy keyword.
 _YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off"})
-_GROOVY_KEYWORDS = frozenset(
-    "abstract as assert boolean break byte case catch char class const continue def default do double else "
-    "enum extends false final finally float for goto if implements import in instanceof int interface long "
-    "native new null package private protected public record return sealed short static strictfp super "
-    "switch synchronized this threadsafe throw throws trait transient true try var void volatile while yield".split()
-)
+_GROOVY_KEYWORDS = frozenset({
+    "abstract", "as", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const", "continue",
+    "def", "default", "do", "double", "else", "enum", "extends", "false", "final", "finally", "float", "for",
+    "goto", "if", "implements", "import", "in", "instanceof", "int", "interface", "long", "native", "new", "null",
+    "package", "private", "protected", "public", "record", "return", "sealed", "short", "static", "strictfp",
+    "super", "switch", "synchronized", "this", "threadsafe", "throw", "throws", "trait", "transient", "true",
+    "try", "var", "void", "volatile", "while", "yield",
+})
 
 
 def _unusable_name(name: str) -> str | None:

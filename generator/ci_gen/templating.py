@@ -41,7 +41,7 @@ def yaml_str(value: Any) -> Escaped:
         return Escaped(json.dumps(text, ensure_ascii=True))
     # JSON writes astral characters as surrogate pairs, which libyaml (GitLab's parser) refuses
     # and other parsers read as two broken characters; YAML has \U for them.
-    body = "".join("\\U%08x" % ord(ch) if ord(ch) > 0xFFFF else json.dumps(ch, ensure_ascii=True)[1:-1] for ch in text)
+    body = "".join(f"\\U{ord(ch):08x}" if ord(ch) > 0xFFFF else json.dumps(ch, ensure_ascii=True)[1:-1] for ch in text)
     return Escaped('"' + body + '"')
 
 

@@ -6,7 +6,6 @@ bounded before anything else looks at the data.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,24 @@ MAX_BYTES = 1024 * 1024  # a manifest is a few KB; anything this big is a mistak
 MAX_NODES = 20_000  # bounds alias expansion ("billion laughs") when converting to plain data
 
 
-@dataclass(frozen=True)
 class Document:
-    """A parsed YAML file: the plain data and the ruamel tree that knows positions."""
+    """A parsed YAML file: the plain data, and on demand the ruamel tree that knows positions.
 
-    file: str
-    data: Any
-    tree: Any
+    Valid files (the common case) are read with ruamel's C loader, several times faster than its
+    pure-Python round-trip loader; the round-trip tree is built only when a problem must be located.
+    """
+
+    def __init__(self, file: str, data: Any, text: str, tree: Any = None) -> None:
+        self.file = file
+        self.data = data
+        self._text = text
+        self._tree = tree
+
+    @property
+    def tree(self) -> Any:
+        if self._tree is None:
+            self._tree = _load_round_trip(self._text, self.file)
+        return self._tree
 
     def position(self, path: tuple[str | int, ...]) -> tuple[int, int]:
         """1-based (line, column) of the node at `path`, or of its nearest existing parent."""
@@ -64,7 +74,36 @@ def decode(raw: bytes, display: str) -> str:
 
 
 def parse(text: str, display: str) -> Document:
-    """Parse YAML text (round-trip, duplicate keys rejected) into a Document."""
+    """Parse YAML text (duplicate keys rejected, nodes bounded) into a Document."""
+    data = _fast_load(text, display)
+    if data is not None:
+        return Document(display, data, text)
+    tree = _load_round_trip(text, display)
+    try:
+        data = to_plain(tree, display)
+    except RecursionError:
+        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
+    return Document(display, data, text, tree)
+
+
+def _fast_load(text: str, display: str) -> Any:
+    """Plain data via the C loader, or None when it is unavailable or the input is not clean
+    (any error, a non-string key): the round-trip loader then finds and locates the problem."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.main import CParser
+
+    yaml = YAML(typ="safe", pure=False)
+    if CParser is None or yaml.Parser is not CParser:
+        return None  # no C extension here: the pure safe loader would be no faster than round-trip
+    try:
+        data = to_plain(yaml.load(text), display)
+    except (YAMLError, ManifestError, RecursionError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _load_round_trip(text: str, display: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -87,11 +126,7 @@ def parse(text: str, display: str) -> Document:
         raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
     if tree is None:
         raise ManifestError([Problem(display, 1, 1, "", "empty file, expected a YAML mapping")])
-    try:
-        data = to_plain(tree, display)
-    except RecursionError:
-        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
-    return Document(display, data, tree)
+    return tree
 
 
 def to_plain(node: Any, display: str) -> Any:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from ..output import emit
-from ..rules import path_escape_reason
+from ..paths import path_escape_reason
 from ..templating import render_template
 from ..workspace import Workspace
 
