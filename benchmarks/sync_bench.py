@@ -27,7 +27,6 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "generator")]
 
-import tests.sync.conftest  # noqa: E402,F401 - provides ci_gen.api until the real one lands
 from ci_gen.sync.command import run_sync  # noqa: E402
 from ci_gen.sync.options import SyncOptions  # noqa: E402
 from tests.emulators.gitlab import GitLabEmulator  # noqa: E402

@@ -41,15 +41,29 @@ def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def test_validate_imports_no_heavy_library(rendered_repo: Path) -> None:
-    modules = imported_modules(["validate"], rendered_repo)
-    assert "ci_gen.manifest" in modules  # it really validated, rather than failing early
+@pytest.fixture(scope="module")
+def edited_manifest(rendered_repo: Path) -> str:
+    """The manifest changed since the last render: validate cannot lean on the lock."""
+    edited = rendered_repo / "edited.yaml"
+    edited.write_text((rendered_repo / "ci-gen.yaml").read_text() + "\n# edited\n")
+    return edited.name
+
+
+def test_validate_imports_no_heavy_library(rendered_repo: Path, edited_manifest: str) -> None:
+    modules = imported_modules(["validate", "-f", edited_manifest], rendered_repo)
+    assert "ci_gen.validation" in modules  # it really validated, rather than failing early
     assert heavy(modules) == []
 
 
-def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: Path) -> None:
+def test_validate_of_an_unchanged_rendered_manifest_trusts_the_lock(rendered_repo: Path) -> None:
+    modules = imported_modules(["validate"], rendered_repo)
+    assert heavy(modules) == []
+    assert not {"ci_gen.validation", "ruamel.yaml", "ci_gen.manifest"} & modules
+
+
+def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: Path, edited_manifest: str) -> None:
     # ci_gen.schemacheck proves a valid manifest valid; jsonschema is needed only to word errors.
-    found = heavy(imported_modules(["validate"], rendered_repo), ("jsonschema", "referencing"))
+    found = heavy(imported_modules(["validate", "-f", edited_manifest], rendered_repo), ("jsonschema", "referencing"))
     assert found == [], ("ci_gen.schemacheck could not prove the example valid, so validate fell back to "
                          "jsonschema: does the schema use a keyword schemacheck does not know?")
 

@@ -42,6 +42,24 @@ def validate(directory: str | None, manifest: str | None, fmt: str) -> int:
     return command.run(workspace(directory, manifest), fmt)
 
 
+def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of `render --fleet`: the platform repo's scheduled, sharded sync pipeline."""
+    options = [
+        click.option("--fleet", metavar="FILE", help="Write the platform repo's fleet sync pipeline for this fleet file instead."),
+        click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True, help="--fleet: parallel sync jobs."),
+        click.option("--schedule", "sync_cron", default="0 */4 * * *", show_default=True, help="--fleet: sync cron."),
+        click.option("--drift-schedule", "drift_cron", default="30 7 * * 1-5", show_default=True, help="--fleet: drift alarm cron."),
+        click.option("--fleet-jobs", type=click.IntRange(min=1), default=8, show_default=True, help="--fleet: workers per shard."),
+        click.option("--no-prune", is_flag=True, help="--fleet: never delete jobs whose project left the fleet."),
+        click.option("--image", "fleet_image", default="python:3.11-slim", show_default=True, help="--fleet: job image."),
+        click.option("--runner-tag", "runner_tags", multiple=True, help="--fleet: GitLab runner tag (repeatable; default docker)."),
+        click.option("--jenkins-label", default="linux", show_default=True, help="--fleet: Jenkins agent label."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command()
 @common
 @click.option("--check", is_flag=True, help="Exit 1 if a generated file is missing, stale or hand-edited.")
@@ -49,19 +67,44 @@ def validate(directory: str | None, manifest: str | None, fmt: str) -> int:
 @click.option("--out", metavar="DIR", help="Write into DIR instead of the repository.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
               help="Render only this target (repeatable).")
+@fleet_pipeline_options
 def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool,
-           out: str | None, targets: tuple[str, ...]) -> int:
+           out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
+    if fleet:
+        return _render_fleet(fleet, out or directory or ".", **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 
     return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
 
 
+def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
+                  no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
+    from pathlib import Path
+
+    from .fleet_pipeline import FleetPipelineOptions, run_render_fleet
+
+    options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron, jobs=fleet_jobs,
+                                   prune=not no_prune, image=fleet_image, runner_tags=runner_tags or ("docker",),
+                                   jenkins_label=jenkins_label)
+    return run_render_fleet(Path(fleet), Path(out), options)
+
+
 @cli.command()
 @common
-def lint(directory: str | None, manifest: str | None, fmt: str) -> int:
-    """Validate the pipelines offline: GitLab's CI schema, Groovy for the Jenkinsfile."""
+@click.option("--server", is_flag=True, help="Check with the GitLab CI Lint API and Jenkins' declarative validator.")
+@click.option("--gitlab-project", metavar="PATH", help="--server: project whose CI Lint context to use (default: gitlab.project).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="--server: seconds per request.")
+def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gitlab_project: str | None,
+         timeout: float) -> int:
+    """Validate the pipelines: offline (GitLab's CI schema, Groovy) or with --server."""
+    if server:
+        from pathlib import Path
+
+        from .lint_server import run_lint_server
+
+        return run_lint_server(Path(directory or "."), gitlab_project, timeout, fmt)
     from .commands import lint as command
     from .workspace import workspace
 
@@ -97,6 +140,46 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
         raise UsageError("--name and --image are required when not running in a terminal")
     answers = command.InitAnswers(name, image, model_path, framework, strategy, targets or ("gitlab", "jenkins"))
     return command.run(ws, answers, fmt)
+
+
+@cli.command()
+@click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout to sync (default: .).")
+@click.option("--fleet", metavar="FILE", help="Sync every project of this fleet file instead of one checkout.")
+@click.option("--dry-run", is_flag=True, help="Plan and print; write nothing.")
+@click.option("--check", is_flag=True, help="Like --dry-run; exit 1 when anything would change (drift alarm).")
+@click.option("--diff", is_flag=True, help="Print unified diffs of planned changes (secret values redacted).")
+@click.option("--verify", is_flag=True, help="Compare each live Jenkins config.xml too (catches UI edits).")
+@click.option("--prune", is_flag=True, help="Delete ci-gen-managed Jenkins jobs whose project left the fleet.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, help="Parallel workers.")
+@click.option("--shard", metavar="I/N", help="Sync only shard I of N (1-based), for parallel CI jobs.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--mode", "gitlab_mode", type=click.Choice(["merge-request", "commit"]),
+              help="GitLab: open/update a merge request, or commit to the branch (default: the fleet's, else merge-request).")
+@click.option("--jenkins-definition", type=click.Choice(["scm", "inline"]),
+              help="Jenkins jobs read the Jenkinsfile from git (scm) or embed it (inline).")
+@click.option("--only", type=click.Choice(["jenkins", "gitlab"]), help="Write to one kind of server only.")
+@click.option("--report", metavar="FILE", help="Write a JSON report here.")
+@click.option("--junit", metavar="FILE", help="Write a JUnit XML report here (one test case per project).")
+@click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable).")
+@click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file.")
+@click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password.")
+@click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("-o", "--output", "fmt", type=FORMATS, default="text", show_default=True,
+              help="Summary table, or the JSON report on stdout.")
+def sync(directory: str | None, fleet: str | None, shard: str | None, report: str | None, junit: str | None,
+         jenkins_ini: str | None, fmt: str, **options: Any) -> int:
+    """Bring Jenkins jobs and GitLab projects in line with the manifests: plan, then apply."""
+    from pathlib import Path
+
+    from .sync.command import run_sync
+    from .sync.options import SyncOptions, parse_shard
+
+    return run_sync(SyncOptions(
+        fleet=Path(fleet) if fleet else None, repo=Path(directory or "."),
+        shard=parse_shard(shard) if shard else None, report=Path(report) if report else None,
+        junit=Path(junit) if junit else None, jenkins_ini=Path(jenkins_ini) if jenkins_ini else None,
+        output=fmt, **options))
 
 
 @cli.command()

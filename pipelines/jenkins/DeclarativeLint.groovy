@@ -66,8 +66,13 @@ def lint(String file) {
     unit.addSource(file, new File(file).getText('UTF-8'))
     try {
         unit.compile(Phases.CONVERSION)
+    } catch (MultipleCompilationErrorsException e) {
+        def error = e.errorCollector.errors ? e.errorCollector.errors[0] : null
+        def cause = error instanceof org.codehaus.groovy.control.messages.SyntaxErrorMessage ? error.cause : null
+        if (cause != null) return ["${file}:${cause.line}:${cause.startColumn}: Groovy syntax error: ${cause.originalMessage}"]
+        return ["${file}:1:1: Groovy syntax error: ${e.message.readLines().findAll { it.trim() && !it.startsWith('startup failed') }.take(1).join('')}"]
     } catch (CompilationFailedException e) {
-        return ["${file}:1:1: Groovy syntax error: ${e.message.readLines().findAll { it.trim() && !it.startsWith("startup failed") }.take(1).join("") ?: e.message}"]
+        return ["${file}:1:1: Groovy syntax error: ${e.message.readLines().findAll { it.trim() && !it.startsWith('startup failed') }.take(1).join('')}"]
     }
     def top = calls(unit.AST.modules[0].statementBlock).findAll { name(it) == 'pipeline' }
     if (top.size() != 1) return ["${file}:1:1: expected exactly one pipeline { } block"]

@@ -114,9 +114,16 @@ def test_sign_dry_run_key_and_keyless(run_step) -> None:
 
 
 def test_sign_refuses_a_tag(run_step) -> None:
-    result = run_step("sign", "--dry-run", CI_GEN_IMAGE_NAME="reg/app", CI_GEN_GIT_SHA="abc")
+    result = run_step("sign", CI_GEN_IMAGE_NAME="reg/app", CI_GEN_GIT_SHA="abc")
     assert result.returncode == 1
     assert "sign a digest" in result.stderr
+
+
+def test_sign_rehearses_with_a_placeholder_digest(run_step) -> None:
+    # A rehearsed build-image pushed nothing; the dry run still shows the digest-pinned command.
+    result = run_step("sign", "--dry-run", CI_GEN_IMAGE_NAME="reg/app", CI_GEN_GIT_SHA="abc")
+    assert result.returncode == 0, result.stderr
+    assert "+ cosign sign --yes reg/app@sha256:\\<digest\\>" in result.stdout  # printf %q quoting
 
 
 def test_sign_takes_the_digest_from_image_env(run_step, tmp_path: Path) -> None:

@@ -6,12 +6,30 @@ Retry that does what python-gitlab does: 429/5xx/resets with exponential backoff
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ..errors import UsageError
 from .credentials import GitLabCredentials, JenkinsCredentials
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class RequestCounter:
+    """Counts the HTTP responses a session receives (each retry's final answer once), for the
+    report: the cost of a sync is part of what it tells."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def attach(self, session: Any) -> None:
+        session.hooks["response"].append(self._hook)
+
+    def _hook(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.count += 1
+        return response
 
 
 def _retry(attempts: int) -> Any:
@@ -61,12 +79,13 @@ def gitlab_client(creds: GitLabCredentials, timeout: float, pool: int) -> Any:
                                "session": session, "per_page": 100}
     if creds.config_files or creds.gitlab_id:
         try:
-            gl = gitlab.Gitlab.from_config(creds.gitlab_id, list(creds.config_files) or None,
-                                           **options)
+            gl = gitlab.Gitlab.from_config(creds.gitlab_id, list(creds.config_files) or None, session=session)
         except gitlab.config.ConfigError as exc:
             raise UsageError(f"python-gitlab config: {exc}") from None
         if creds.url and creds.url.rstrip("/") != gl.url.rstrip("/"):
             gl = gitlab.Gitlab(creds.url, private_token=creds.token or gl.private_token, **options)
+        # from_config takes these from the file; ours win (the file rarely sets them).
+        gl.timeout, gl.retry_transient_errors, gl.per_page = timeout, True, 100
     else:
         if not creds.token:
             raise UsageError("no GitLab token: set CI_GEN_GITLAB_TOKEN or use --gitlab-config")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from ..errors import ServerError, UsageError, UserError
+from .clients import RequestCounter
 from .credentials import gitlab_credentials, jenkins_credentials
 from .engine import Engine
 from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
@@ -21,14 +22,17 @@ def run_sync(options: SyncOptions) -> int:
     _check_usage(options)
     started = time.monotonic()
     fleet = load_fleet(options.fleet) if options.fleet is not None else None
-    jenkins, gitlab, gitlab_url = _backends(options, fleet)
+    counters = {"jenkins": RequestCounter(), "gitlab": RequestCounter()}
+    jenkins, gitlab, gitlab_url = _backends(options, fleet, counters)
     sources = _sources(options, fleet, gitlab, gitlab_url)
     engine = Engine(options, fleet.gitlab if fleet else GitLabDefaults(),
                     fleet.jenkins if fleet else JenkinsDefaults(), jenkins, gitlab)
     with _progress(options, 2 * len(sources)) as tick:
         engine.tick = tick
         results = engine.run(sources)
-    _emit(options, results, time.monotonic() - started)
+    requests = {name: c.count for name, c in counters.items()
+                if (jenkins if name == "jenkins" else gitlab) is not None}
+    _emit(options, results, time.monotonic() - started, requests)
     return exit_code(results, options.check)
 
 
@@ -56,7 +60,8 @@ def _check_usage(options: SyncOptions) -> None:
         raise UsageError(f"--fleet {options.fleet}: no such file")
 
 
-def _backends(options: SyncOptions, fleet: Fleet | None) -> tuple[Any, Any, str | None]:
+def _backends(options: SyncOptions, fleet: Fleet | None,
+              counters: dict[str, RequestCounter]) -> tuple[Any, Any, str | None]:
     from .clients import gitlab_client, jenkins_client
     from .gitlab import GitLabBackend
     from .jenkins import JenkinsBackend
@@ -66,8 +71,10 @@ def _backends(options: SyncOptions, fleet: Fleet | None) -> tuple[Any, Any, str 
     jenkins = gitlab = None
     if jk is not None and options.only != "gitlab":
         jenkins = JenkinsBackend(jenkins_client(jk, options.timeout, options.jobs))
-    if gl is not None and options.only != "jenkins":
+        counters["jenkins"].attach(jenkins.client._session)
+    if gl is not None:  # also with --only jenkins: GitLab-hosted manifests are read from it
         client = gitlab_client(gl, options.timeout, options.jobs)
+        counters["gitlab"].attach(client.session)
         _gitlab_preflight(client)
         gitlab = GitLabBackend(client)
     if jenkins is None and gitlab is None:
@@ -117,16 +124,19 @@ def _progress(options: SyncOptions, total: int) -> Iterator[Callable[[str], None
     if not show or total == 0:
         yield lambda _phase: None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as progress:
+    # stderr, so `--output json` on stdout stays clean
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("syncing", total=total)
         yield lambda phase: progress.update(task, advance=1, description=phase)
 
 
-def _emit(options: SyncOptions, results: list[ProjectResult], seconds: float) -> None:
+def _emit(options: SyncOptions, results: list[ProjectResult], seconds: float,
+          requests: dict[str, int]) -> None:
     mode = "check" if options.check else "dry-run" if options.dry_run else "apply"
-    data = to_json(results, mode, seconds)
+    data = to_json(results, mode, seconds, requests)
     if options.report is not None:
         write_json(options.report, data)
     if options.junit is not None:
@@ -137,5 +147,7 @@ def _emit(options: SyncOptions, results: list[ProjectResult], seconds: float) ->
     if options.diff:
         print_diffs(results, sys.stdout)
     print_table(results, sys.stdout, mode)
+    sys.stdout.write(f"{seconds:.1f}s, HTTP requests: "
+                     + (", ".join(f"{name} {count}" for name, count in requests.items()) or "none") + "\n")
     if options.writes is False and any(r.pending for r in results):
         sys.stdout.write(f"{sum(len(r.pending) for r in results)} change(s) planned; nothing written ({mode}).\n")

@@ -3,6 +3,7 @@ Jenkins side fleet-wide (one tree query, duplicate claims, folders), then plan a
 project in parallel. A failure is recorded on its project and never stops the others."""
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class Engine:
     def _parallel(self, works: list[Work], step: Callable[[Work], None], phase: str) -> None:
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="sync")
         try:
-            futures = {pool.submit(_guard, w.result, lambda w=w: step(w), gitlab_mod.describe_error): w
+            futures = {pool.submit(_guard, w.result, functools.partial(step, w), gitlab_mod.describe_error): w
                        for w in works}
             for future in as_completed(futures):
                 future.result()
@@ -65,18 +66,23 @@ class Engine:
     def _load(self, work: Work) -> None:
         from .. import api
 
-        started, source = time.monotonic(), work.source
+        started = time.monotonic()
         text = self._manifest_text(work)
         if text is None:
             return
         work.manifest = api.load_manifest_text(text, MANIFEST_NAME)
-        work.files = api.render_files(text, MANIFEST_NAME)
         work.result.name = work.manifest.name
         work.gitlab = self._gitlab_target(work)
-        if self.jenkins is not None and "jenkins" in work.manifest.targets and self.options.only != "gitlab":
+        wants_job = self.jenkins is not None and "jenkins" in work.manifest.targets and self.options.only != "gitlab"
+        definition = self.options.jenkins_definition or self.jk_defaults.definition
+        # Rendering is the costly part of reading a project: skipped when nothing needs the files
+        # (an SCM job's config does not depend on them; Jenkins reads the Jenkinsfile from git).
+        if work.gitlab is not None or (wants_job and definition == "inline"):
+            work.files = api.render_files(text, MANIFEST_NAME)
+        if wants_job:
             work.job = self._job_spec(work)
-        if source.local_path is None and work.gitlab is None:
-            work.result.skipped = "no GitLab project to write to"
+        if work.job is None and work.gitlab is None:
+            work.result.skipped = "nothing to sync: no Jenkins target and no GitLab project to write to"
         work.result.seconds += time.monotonic() - started
 
     def _manifest_text(self, work: Work) -> str | None:
@@ -153,7 +159,7 @@ class Engine:
                 done.add(folder.lower())
                 work.result.changes.append(Change("jenkins", "folder", folder, "create"))
                 if self.options.writes:
-                    _guard(work.result, lambda: self.jenkins.create_folder(folder),  # type: ignore[union-attr]
+                    _guard(work.result, functools.partial(self.jenkins.create_folder, folder),  # type: ignore[union-attr]
                            jenkins_mod.describe_error)
                     if work.result.error is None:
                         state.add_folder(folder)
@@ -188,22 +194,28 @@ class Engine:
                              "(ci-gen never writes secrets; add them in Settings > CI/CD > Variables)")
 
     def _prune(self, works: list[Work], state: JenkinsState) -> list[ProjectResult]:
-        """Delete managed jobs no project claims; refused when any project could not be read,
-        since its job would look abandoned."""
+        """Delete managed jobs no project claims, within the folders this fleet uses (another
+        fleet's jobs elsewhere on the same Jenkins are not ours to judge). Refused when a project
+        could not be read, or none was: its job would look abandoned."""
         unread = [w.source.key for w in works if w.manifest is None and w.result.skipped is None]
-        if unread:
+        read = [w for w in works if w.manifest is not None]
+        if unread or not read:
             result = ProjectResult("jenkins:prune", "prune")
-            result.fail(f"prune skipped: {len(unread)} project(s) could not be read (first: {unread[0]})")
+            why = f"{len(unread)} project(s) could not be read (first: {unread[0]})" if unread else \
+                "no project of the fleet was read"
+            result.fail(f"prune skipped: {why}; nothing deleted")
             return [result]
         wanted = {w.job.full_name.lower() for w in works if w.job is not None}
+        scope = {(self.jk_defaults.folder or "").lower()}
+        scope |= {(w.manifest.jenkins.folder or self.jk_defaults.folder or "").lower() for w in read}
         results = []
         for item in sorted(state.managed_jobs(), key=lambda i: i.name):
-            if item.name.lower() in wanted:
+            if item.name.lower() in wanted or item.name.rpartition("/")[0].lower() not in scope:
                 continue
             result = ProjectResult(f"jenkins:{item.name}", item.name,
                                    [Change("jenkins", "job", item.name, "delete", detail="project left the fleet")])
             if self.options.writes:
-                _guard(result, lambda: self.jenkins.delete_job(item.name),  # type: ignore[union-attr]
+                _guard(result, functools.partial(self.jenkins.delete_job, item.name),  # type: ignore[union-attr]
                        jenkins_mod.describe_error)
             results.append(result)
         return results

@@ -17,20 +17,34 @@ from ..errors import ManifestError, Problem
 from ..yamlio import Document, parse, read_text
 
 
+class Origin:
+    """`file:line:col` of a fleet entry, worked out on first use: locating needs the slow
+    round-trip parse, which a valid fleet file (read by the C loader) otherwise never needs."""
+
+    def __init__(self, doc: Document, path: tuple[str | int, ...]) -> None:
+        self._doc, self._path, self._text = doc, path, ""
+
+    def __str__(self) -> str:
+        if not self._text:
+            line, col = self._doc.position(self._path)
+            self._text = f"{self._doc.file}:{line}:{col}"
+        return self._text
+
+
 @dataclass(frozen=True)
 class FleetProject:
     gitlab: str | None
     path: str | None
     ref: str | None
     repo_url: str | None
-    origin: str  # file:line:col of the entry
+    origin: Origin  # file:line:col of the entry, for messages
 
 
 @dataclass(frozen=True)
 class Discovery:
     group: str
     exclude: tuple[str, ...]
-    origin: str
+    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,25 @@ def load_fleet(path: Path) -> Fleet:
     problems = _validate(doc)
     if problems:
         raise ManifestError(problems)
-    return _build(path, doc)
+    fleet = _build(path, doc)
+    problems = _duplicates(doc, fleet)
+    if problems:
+        raise ManifestError(problems)
+    return fleet
+
+
+def _duplicates(doc: Document, fleet: Fleet) -> list[Problem]:
+    """A project listed twice is a mistake (which entry's `ref` wins?), not something to merge."""
+    seen: dict[str, Origin] = {}
+    problems = []
+    for i, entry in enumerate(fleet.projects):
+        key = f"gitlab:{entry.gitlab}" if entry.gitlab is not None else f"path:{entry.path}"
+        if key in seen:
+            line, col = doc.position(("projects", i))
+            problems.append(Problem(doc.file, line, col, f"projects[{i}]",
+                                    f"{key.split(':', 1)[1]} is listed twice (first at {seen[key]})"))
+        seen.setdefault(key, entry.origin)
+    return problems
 
 
 @lru_cache(maxsize=1)
@@ -122,22 +154,17 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return out
 
 
-def _where(doc: Document, path: tuple[str | int, ...]) -> str:
-    line, col = doc.position(path)
-    return f"{doc.file}:{line}:{col}"
-
-
 def _build(path: Path, doc: Document) -> Fleet:
     data = doc.data
     servers = data.get("servers", {})
     defaults = data.get("defaults", {})
     projects = tuple(
         FleetProject(p.get("gitlab"), p.get("path"), p.get("ref"), p.get("repo_url"),
-                     _where(doc, ("projects", i)))
+                     Origin(doc, ("projects", i)))
         for i, p in enumerate(data.get("projects", []))
     )
     discover = tuple(
-        Discovery(d["gitlab_group"], tuple(d.get("exclude", [])), _where(doc, ("discover", i)))
+        Discovery(d["gitlab_group"], tuple(d.get("exclude", [])), Origin(doc, ("discover", i)))
         for i, d in enumerate(data.get("discover", []))
     )
     return Fleet(

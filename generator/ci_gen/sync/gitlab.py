@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gitlab_files import file_actions, tree_blobs
+from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
-                              apply_variable, plan_schedules, plan_variables)
+                              apply_variable, plan_schedules, plan_variables, redact_changes)
 from .model import Change
 
 MANIFEST = "ci-gen.yaml"
@@ -73,6 +73,8 @@ class GitLabBackend:
         try:
             raw = self.project(path).files.raw(MANIFEST, ref=ref)
         except gitlab.GitlabGetError as exc:
+            if exc.response_code == 404 and "Project" in str(exc.error_message):
+                raise ValueError(f"GitLab project {path} not found (or the token cannot see it)") from None
             if exc.response_code == 404:
                 return None
             raise
@@ -81,23 +83,35 @@ class GitLabBackend:
     def default_branch(self, target: GitLabTarget) -> str | None:
         if target.ref or target.default_branch:
             return target.ref or target.default_branch
-        return self.gl.projects.get(target.path).default_branch
+        branch: str | None = self.gl.projects.get(target.path).default_branch
+        return branch
 
-    def tree(self, project: Any, ref: str | None) -> dict[str, Any] | None:
-        """Blobs of the whole tree at `ref`; None when the ref does not exist."""
+    def tree(self, project: Any, ref: str | None, files: dict[str, bytes]) -> dict[str, Any] | None:
+        """The live blobs `file_actions` compares with `files`, at `ref`; None when the ref does
+        not exist. One request when nothing differs: the top-level listing."""
+        root = self._listing(project, ref, "", recursive=False)
+        if root is None:
+            return None
+        listed = {}
+        for folder in folders_to_list(files, root):
+            listed[folder] = self._listing(project, ref, folder, recursive=True) or []
+        return virtual_tree(files, root, listed)
+
+    def _listing(self, project: Any, ref: str | None, path: str, recursive: bool) -> list[dict[str, Any]] | None:
         import gitlab
 
         try:
-            entries = project.repository_tree(ref=ref or "", recursive=True, get_all=True)
+            entries = project.repository_tree(path=path, ref=ref or "", recursive=recursive, get_all=True,
+                                              per_page=100)
         except gitlab.GitlabGetError as exc:
             if exc.response_code == 404:
                 return None
             raise
-        return tree_blobs(list(entries))
+        return list(entries)
 
     def plan(self, target: GitLabTarget, files: dict[str, bytes], manifest: Any, diff: bool) -> GitLabPlan:
         project = self.project(target.path)
-        live = self.tree(project, target.ref) or {}
+        live = self.tree(project, target.ref, files) or {}
         plan = GitLabPlan(target, project, target.ref or target.default_branch, file_actions(files, live))
         plan.changes += _file_changes(files, plan.actions, self._before(plan, diff))
         if plan.actions:
@@ -106,6 +120,7 @@ class GitLabBackend:
             plan.variables = plan_variables(list(project.variables.list(get_all=True)),
                                             dict(manifest.variables), tuple(manifest.secrets))
             plan.changes += plan.variables.changes
+            redact_changes(plan.changes, plan.variables.sensitive)
         # Schedules are listed when declared, or when files change: removing the last schedule
         # from a manifest changes its rendered header, so the deletion is not missed.
         if manifest.schedules or plan.actions:
@@ -138,7 +153,7 @@ class GitLabBackend:
             plan.changes.append(Change("gitlab", "commit", self._branch(plan), "create",
                                        detail=f"{len(plan.actions)} file(s)"))
             return
-        branch_tree = self.tree(plan.project, target.sync_branch)
+        branch_tree = self.tree(plan.project, target.sync_branch, files)
         plan.commit = branch_tree is None or bool(file_actions(files, branch_tree))
         existing = self._open_mr(plan)
         plan.merge_request = existing is None
@@ -191,7 +206,7 @@ class GitLabBackend:
             plan.project.commits.create(data)
         except gitlab.GitlabCreateError:
             # An earlier attempt may have landed (the reply was lost): done if nothing is left.
-            landed = self.tree(plan.project, data["branch"]) or {}
+            landed = self.tree(plan.project, data["branch"], files) or {}
             if file_actions(files, landed):
                 raise
 

@@ -1,7 +1,9 @@
 """Comparing rendered files with a GitLab repository tree without downloading any file.
 
-The tree API lists each blob's git object id; the same id computed locally from the rendered
-bytes says whether the file differs, so an unchanged project costs one tree request.
+The tree API lists each entry's git object id. A blob id computed locally from the rendered bytes
+says whether a file differs; a tree id computed locally says whether a whole folder (`.ci-gen/`,
+dozens of step scripts) does. So an unchanged project costs one listing of the repository's top
+level, whatever the repository's size; a folder is listed only when its id differs.
 """
 from __future__ import annotations
 
@@ -28,6 +30,50 @@ def wanted_mode(path: str, content: bytes) -> str:
 class Blob:
     id: str
     mode: str
+
+
+def tree_id(files: dict[str, bytes], prefix: str) -> str:
+    """Git's object id of the folder `prefix` ("dir/") holding exactly these files, with the
+    modes `wanted_mode` gives them: entries sorted as git does (a subtree sorts as "name/")."""
+    entries: list[tuple[str, bytes]] = []
+    names = {p[len(prefix):].split("/", 1)[0] for p in files if p.startswith(prefix)}
+    for name in names:
+        path = prefix + name
+        if path in files:
+            mode = wanted_mode(path, files[path]).encode()
+            entries.append((name, mode + b" " + name.encode() + b"\0" + bytes.fromhex(blob_id(files[path]))))
+        else:
+            sub = tree_id(files, path + "/")
+            entries.append((name + "/", b"40000 " + name.encode() + b"\0" + bytes.fromhex(sub)))
+    body = b"".join(raw for _, raw in sorted(entries))
+    return hashlib.sha1(b"tree %d\x00" % len(body) + body).hexdigest()
+
+
+def folders_to_list(files: dict[str, bytes], root: list[dict[str, Any]]) -> list[str]:
+    """Top-level folders of the rendered files whose live tree id differs (or that are new on
+    the server but exist there as something else): only these need a recursive listing."""
+    live = {e["path"]: e for e in root}
+    out = []
+    for folder in sorted({p.split("/", 1)[0] for p in files if "/" in p}):
+        entry = live.get(folder)
+        if entry is not None and entry.get("type") == "tree" and entry["id"] != tree_id(files, folder + "/"):
+            out.append(folder)
+    return out
+
+
+def virtual_tree(files: dict[str, bytes], root: list[dict[str, Any]],
+                 listed: dict[str, list[dict[str, Any]]]) -> dict[str, Blob]:
+    """The live blobs that matter for `file_actions`: top-level ones from the root listing,
+    listed folders entry by entry, and folders whose tree id matched stood in for by the
+    rendered files themselves (equal ids mean equal content, and no stale files)."""
+    blobs = tree_blobs(root)
+    for folder in sorted({p.split("/", 1)[0] for p in files if "/" in p}):
+        if folder in listed:
+            blobs.update(tree_blobs(listed[folder]))
+        elif any(e["path"] == folder and e.get("type") == "tree" for e in root):
+            blobs.update({p: Blob(blob_id(c), wanted_mode(p, c)) for p, c in files.items()
+                          if p.startswith(folder + "/")})
+    return blobs
 
 
 def tree_blobs(entries: list[dict[str, Any]]) -> dict[str, Blob]:

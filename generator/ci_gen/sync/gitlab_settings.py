@@ -24,13 +24,28 @@ class VariablePlan:
     changes: list[Change]
     missing_secrets: list[str]
     scopes: dict[str, str]  # key -> environment_scope of the live variable we update
+    sensitive: set[str]  # values of masked variables (live and wanted): redacted in every diff
+
+
+def redact_changes(changes: list[Change], sensitive: set[str]) -> None:
+    """Replace every sensitive value in the diff texts (files can carry variables too)."""
+    values = sorted((v for v in sensitive if len(v) >= 4), key=len, reverse=True)
+    for change in changes:
+        for value in values:
+            if change.before:
+                change.before = change.before.replace(value, redact(value))
+            if change.after:
+                change.after = change.after.replace(value, redact(value))
 
 
 def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[str, ...]) -> VariablePlan:
     by_key: dict[str, list[Any]] = {}
     for var in live:
         by_key.setdefault(var.key, []).append(var)
-    plan = VariablePlan([], [], {})
+    plan = VariablePlan([], [], {}, set())
+    for var in live:
+        if getattr(var, "masked", False) and getattr(var, "value", None):
+            plan.sensitive.add(var.value)
     for key in sorted(variables):
         candidates = by_key.get(key, [])
         current = next((v for v in candidates if getattr(v, "environment_scope", "*") == "*"),
@@ -38,6 +53,8 @@ def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[st
         plan.changes.append(_variable_change(key, variables[key], current))
         if current is not None:
             plan.scopes[key] = getattr(current, "environment_scope", "*")
+            if getattr(current, "masked", False):
+                plan.sensitive.add(variables[key])
     for key in sorted(secrets):
         if key in by_key:
             plan.changes.append(Change("gitlab", "secret", key, "unchanged", detail="present"))

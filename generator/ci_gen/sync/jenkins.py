@@ -64,9 +64,11 @@ class JenkinsBackend:
     def check_plugins(self, needed: set[str]) -> None:
         """Fail early, with the names to install, when the jobs' plugins are missing."""
         try:
-            info = self.client.get_info(item="pluginManager", query="?tree=plugins[shortName,active,enabled]")
+            info = self.client.get_info(item="pluginManager",
+                                        query="?tree=plugins[shortName,active,enabled]")
         except Exception as exc:  # noqa: BLE001 - translated at the edge into one line
-            raise ServerError(f"cannot read Jenkins plugins at {self.client.server}: {describe_error(exc)[0]}") from None
+            raise ServerError(f"cannot read Jenkins plugins at {self.client.server}: "
+                              f"{describe_error(exc)[0]}") from None
         active = {p.get("shortName") for p in info.get("plugins", []) if p.get("active", True)}
         missing = sorted(needed - active)
         if missing:

@@ -15,7 +15,7 @@ class Source:
     """Where one project's manifest comes from and which repository it describes."""
 
     key: str  # stable identity: "gitlab:<path>" or "path:<dir>"; used for sharding and reports
-    origin: str  # "fleet.yaml:12:5" or "." for messages
+    origin: object  # str() gives "fleet.yaml:12:5" (computed lazily) or the checkout, for messages
     gitlab_path: str | None = None  # GitLab project holding the manifest (read through the API)
     ref: str | None = None  # branch to read from and write to; None: the default branch
     default_branch: str | None = None  # known from group discovery, saves a request

@@ -1,8 +1,11 @@
 """The options of one `ci-gen sync` run, as the CLI hands them over."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,16 @@ class SyncOptions:
     jenkins_section: str = "jenkins"
     gitlab_mode: str | None = None  # overrides the fleet default: "merge-request" | "commit"
     jenkins_definition: str | None = None  # overrides the fleet default: "scm" | "inline"
-    only: str | None = None  # "jenkins" | "gitlab": sync one kind of server
+    only: str | None = None  # "jenkins" | "gitlab": write to one kind of server (GitLab is still read)
 
     @property
     def writes(self) -> bool:
         return not (self.dry_run or self.check)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`--shard 2/4` -> (2, 4); the index is 1-based like GitLab's CI_NODE_INDEX."""
+    found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
+        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 2/4")
+    return int(found.group(1)), int(found.group(2))

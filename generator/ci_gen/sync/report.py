@@ -17,10 +17,12 @@ def summary(results: list[ProjectResult]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
-def to_json(results: list[ProjectResult], mode: str, seconds: float) -> dict[str, Any]:
+def to_json(results: list[ProjectResult], mode: str, seconds: float,
+            requests: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "mode": mode,  # "apply" | "dry-run" | "check"
         "seconds": round(seconds, 3),
+        "requests": dict(requests or {}),  # HTTP responses received, per server
         "summary": summary(results),
         "projects": [
             {"key": r.key, "name": r.name, "status": r.status, "error": r.error,
@@ -70,10 +72,21 @@ def print_table(results: list[ProjectResult], stream: IO[str], mode: str) -> Non
     for column in ("project", "status", "changes"):
         table.add_column(column, overflow="fold")
     for r in sorted(results, key=lambda r: r.key):
-        detail = r.error or r.skipped or "; ".join(f"{c.action} {c.kind} {c.name}" for c in r.pending)
-        table.add_row(r.key, r.status, detail or "-")
+        table.add_row(r.key, r.status, r.error or r.skipped or _brief(r) or "-")
     console.print(table)
     console.print("  ".join(f"{status}: {count}" for status, count in summary(results).items()))
+
+
+def _brief(result: ProjectResult) -> str:
+    """Changes in a line: named one by one, or counted when a kind has many (step scripts)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for c in result.pending:
+        groups.setdefault((c.action, c.kind), []).append(c.name)
+    parts = []
+    for (action, kind), names in groups.items():
+        parts.append(f"{action} {kind} {names[0]}" if len(names) == 1 else f"{action} {len(names)} {kind}s")
+    waiting = next((c.detail for c in result.changes if c.detail.startswith("awaiting merge")), "")
+    return "; ".join(parts + ([waiting] if waiting else []))
 
 
 def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:

@@ -42,7 +42,7 @@ def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None) -> l
     return list(found.values())
 
 
-def discover_group(gitlab: Any, group: str, exclude: tuple[str, ...], origin: str) -> list[Source]:
+def discover_group(gitlab: Any, group: str, exclude: tuple[str, ...], origin: object) -> list[Source]:
     """Every non-archived project in `group` and its subgroups (one paginated list)."""
     projects = gitlab.groups.get(group, lazy=True).projects.list(
         include_subgroups=True, archived=False, get_all=True, order_by="id", sort="asc")

@@ -1,0 +1,76 @@
+"""`ci-gen render --fleet`: the platform repo's sharded, scheduled sync pipeline."""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from ci_gen.errors import ManifestError
+from ci_gen.fleet_pipeline import FleetPipelineOptions, render_fleet_pipeline, write_fleet_pipeline
+from ci_gen.lint import lint_gitlab
+from tests.emulators.jenkins import JenkinsEmulator
+from tests.sync.helpers import write
+
+FLEET = "version: 1\ndiscover:\n  - {gitlab_group: ml}\n"
+
+
+def test_gitlab_pipeline_is_valid_and_sharded(tmp_path: Path) -> None:
+    fleet = write(tmp_path / "platform/fleets/prod.yaml", FLEET)
+    files = render_fleet_pipeline(fleet, tmp_path / "platform", FleetPipelineOptions(shards=4))
+    text = files[".gitlab-ci.yml"].decode()
+    assert lint_gitlab(".gitlab-ci.yml", text).ok, lint_gitlab(".gitlab-ci.yml", text).problems
+    data = YAML(typ="safe").load(text)
+    assert data["sync"]["parallel"] == 4
+    sync = shlex.split(data["sync"]["script"][0])
+    assert sync[:3] == ["ci-gen", "sync", "--fleet"] and sync[3] == "fleets/prod.yaml"
+    assert sync[sync.index("--shard") + 1] == "$CI_NODE_INDEX/$CI_NODE_TOTAL"
+    assert "--check" in shlex.split(data["drift"]["script"][0])
+    assert "--prune" in data["prune"]["script"][0] and "--shard" not in data["prune"]["script"][0]
+    assert "CI_GEN_JOB == \"drift\"" in data["drift"]["rules"][0]["if"]
+
+
+def test_jenkins_pipelines_pass_the_declarative_validator(tmp_path: Path) -> None:
+    from tests.emulators import jenkinsfile
+
+    fleet = write(tmp_path / "fleet.yaml", FLEET)
+    files = render_fleet_pipeline(fleet, tmp_path, FleetPipelineOptions(shards=3, sync_cron="H */2 * * *"))
+    for name in ("Jenkinsfile", "Jenkinsfile.drift"):
+        assert jenkinsfile.validate(files[name].decode()) == [], name
+    shards = re.findall(r"--shard (\d+)/3", files["Jenkinsfile"].decode())
+    assert shards == ["1", "2", "3"]
+    assert "cron('H */2 * * *')" in files["Jenkinsfile"].decode()
+
+
+def test_validated_by_jenkins_over_http(tmp_path: Path, jenkins_server: JenkinsEmulator) -> None:
+    import jenkins
+
+    files = render_fleet_pipeline(write(tmp_path / "fleet.yaml", FLEET), tmp_path, FleetPipelineOptions())
+    client = jenkins.Jenkins(jenkins_server.url, jenkins_server.user, jenkins_server.token)
+    assert client.check_jenkinsfile_syntax(files["Jenkinsfile"].decode()) == []
+
+
+def test_values_are_escaped_where_they_land(tmp_path: Path) -> None:
+    fleet = write(tmp_path / "it's $HOME.yaml", FLEET)
+    files = render_fleet_pipeline(fleet, tmp_path, FleetPipelineOptions(jenkins_label="a'b"))
+    data = YAML(typ="safe").load(files[".gitlab-ci.yml"].decode())
+    assert shlex.split(data["sync"]["script"][0])[3] == "it's $HOME.yaml"
+    assert "label 'a\\'b'" in files["Jenkinsfile"].decode()
+
+
+def test_bad_fleet_is_refused_and_files_are_written(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError):
+        render_fleet_pipeline(write(tmp_path / "bad.yaml", "version: 2\n"), tmp_path, FleetPipelineOptions())
+    written = write_fleet_pipeline(write(tmp_path / "fleet.yaml", FLEET), tmp_path / "out", FleetPipelineOptions())
+    assert sorted(p.name for p in written) == [".gitlab-ci.yml", "Jenkinsfile", "Jenkinsfile.drift"]
+    assert all(p.read_bytes() for p in written)
+
+
+def test_run_render_fleet_names_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ci_gen.fleet_pipeline import run_render_fleet
+
+    assert run_render_fleet(write(tmp_path / "fleet.yaml", FLEET), tmp_path, FleetPipelineOptions(shards=2)) == 0
+    assert capsys.readouterr().out.count("wrote ") == 3
+    assert "parallel: 2" in (tmp_path / ".gitlab-ci.yml").read_text()
