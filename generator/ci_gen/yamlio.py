@@ -5,6 +5,7 @@ bounded before anything else looks at the data.
 """
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,30 @@ def decode(raw: bytes, display: str) -> str:
         raise ManifestError([Problem(display, line, 1, "", "not UTF-8 text")]) from None
 
 
+MAX_FLOW_DEPTH = 64  # a manifest nests a handful of levels; ruamel's scanner is quadratic in depth
+_FLOW_TOKENS = re.compile(r""""(?:\\.|[^"\\])*"|'(?:''|[^'])*'|#[^\n]*|[\[\]{}]""")
+
+
+def _check_flow_depth(text: str, display: str) -> None:
+    """Refuse deeply nested `[`/`{` before parsing: thousands of levels take ruamel seconds.
+
+    Quoted strings and comments are skipped; where a plain scalar fools the scan it can only
+    undercount, and the parser's own recursion limit still bounds the rest."""
+    depth = 0
+    for token in _FLOW_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ManifestError([Problem(display, line, 1, "", f"YAML nested more than {MAX_FLOW_DEPTH} levels deep; refusing")])
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
 def parse(text: str, display: str) -> Document:
     """Parse YAML text (duplicate keys rejected, nodes bounded) into a Document."""
+    _check_flow_depth(text, display)
     data = _fast_load(text, display)
     if data is not None:
         return Document(display, data, text)
