@@ -170,6 +170,8 @@ def to_plain(node: Any, display: str) -> Any:
             return [walk(v) for v in value]
         if isinstance(value, str):
             return str(value)  # drop ruamel's scalar-string subclasses
+        if type(value).__name__ == "TaggedScalar" and str(getattr(value, "tag", "")).endswith(":str"):
+            return str(value.value)  # round-trip keeps `!!str 12` tagged; the C loader gives '12'
         if isinstance(value, bool):
             return bool(value)
         if isinstance(value, int):
