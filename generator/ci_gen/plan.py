@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
-from .manifest import Environment, Manifest
+from .manifest import Environment, Manifest, Runners
 
 OUT_DIR = ".ci-gen/out"
 REPORT_DIR = ".ci-gen/reports"
@@ -74,7 +74,7 @@ class Pipeline:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     crons: tuple[str, ...]
-    runners: "RunnerClasses"
+    runners: Runners  # the manifest's runner classes, as the renderers need them
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
 
     @property
@@ -91,16 +91,6 @@ class Pipeline:
         return next(j for j in self.jobs if j.name == name)
 
 
-@dataclass(frozen=True)
-class RunnerClasses:
-    gitlab_default: tuple[str, ...]
-    gitlab_gpu: tuple[str, ...]
-    jenkins_default: str | None
-    jenkins_gpu: str | None
-    image_default: str | None
-    image_gpu: str | None
-
-
 def build_plan(manifest: Manifest) -> Pipeline:
     jobs: list[Job] = []
     jobs += _convert_jobs(manifest)
@@ -108,7 +98,6 @@ def build_plan(manifest: Manifest) -> Pipeline:
     jobs += _test_jobs(manifest)
     jobs += _scan_jobs(manifest)
     jobs += _deploy_jobs(manifest, jobs)
-    r = manifest.runners
     return Pipeline(
         app=manifest.name,
         manifest_file=manifest.file,
@@ -116,8 +105,7 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
-        runners=RunnerClasses(r.gitlab_default, r.gitlab_gpu, r.jenkins_default, r.jenkins_gpu,
-                              r.image_default, r.image_gpu),
+        runners=manifest.runners,
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
