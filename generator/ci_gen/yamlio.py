@@ -114,7 +114,7 @@ def _fast_load(text: str, display: str) -> Any:
     (any error, a non-string key): the round-trip loader then finds and locates the problem."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.main import CParser
+    from ruamel.yaml.main import CParser  # type: ignore[attr-defined]  # None without the C extension
 
     yaml = YAML(typ="safe", pure=False)
     if CParser is None or yaml.Parser is not CParser:
