@@ -61,7 +61,11 @@ def test_never_valid_where_jsonschema_finds_errors(path: Path) -> None:
     ({"uniqueItems": True}, [[1], [1]], False),
     ({"pattern": "^a"}, 5, True),  # pattern applies to strings only
     ({"minimum": 3}, "x", True),
-    ({"oneOf": [{}]}, 1, False),  # an unknown keyword is never proven
+    ({"not": {}}, 1, False),  # an unknown keyword is never proven
+    ({"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, {"a": 1}, True),
+    ({"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, {"a": 1, "b": 2}, False),
+    ({"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, {}, False),
+    ({"oneOf": [{"type": "integer"}, {"minimum": 0}]}, 1, False),  # undecidable branch: unsure
     ({"$ref": "other.json#/x"}, 1, False),
     ({"additionalProperties": False, "properties": {"a": {}}}, {"a": 1, "b": 2}, False),
     ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"ok": 1}, True),

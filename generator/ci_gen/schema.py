@@ -58,6 +58,9 @@ def _to_problems(doc: Document, error: Any) -> list[Problem]:
         options = ", ".join(repr(o) for o in error.validator_value)
         suggestion = _suggest(str(error.instance), [str(o) for o in error.validator_value])
         return [_at(doc, path, f"{error.instance!r} is not one of {options}{suggestion}")]
+    if validator == "oneOf" and all(list(b) == ["required"] and len(b["required"]) == 1 for b in error.validator_value):
+        keys = " or ".join(f"'{b['required'][0]}'" for b in error.validator_value)
+        return [_at(doc, path, f"needs exactly one of {keys}")]
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected

@@ -86,6 +86,17 @@ class _Checker:
     def all_of(self, schemas: Any, instance: Any, _: dict[str, Any]) -> bool:
         return isinstance(schemas, list) and all(self.check(instance, s) for s in schemas)
 
+    def one_of(self, schemas: Any, instance: Any, _: dict[str, Any]) -> bool:
+        # Certain only when one branch certainly holds and every other branch is a bare
+        # `required` list, which is decidable both ways (the fleet's "gitlab or path" shape).
+        if not isinstance(schemas, list):
+            return False
+        holding = [s for s in schemas if self.check(instance, s)]
+        if len(holding) != 1:
+            return False
+        others = [s for s in schemas if s is not holding[0]]
+        return all(isinstance(s, dict) and list(s) == ["required"] for s in others)
+
     def any_of(self, schemas: Any, instance: Any, _: dict[str, Any]) -> bool:
         return isinstance(schemas, list) and any(self.check(instance, s) for s in schemas)
 
@@ -177,6 +188,7 @@ _KEYWORDS: dict[str, Any] = {
     "items": _Checker.items,
     "allOf": _Checker.all_of,
     "anyOf": _Checker.any_of,
+    "oneOf": _Checker.one_of,
     "uniqueItems": _unique,
     "minLength": _bound(lambda n, limit: n >= limit, str),
     "maxLength": _bound(lambda n, limit: n <= limit, str),

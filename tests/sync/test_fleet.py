@@ -47,7 +47,7 @@ def test_every_problem_is_reported_with_its_position(tmp_path: Path) -> None:
         load_fleet(path)
     lines = str(caught.value).splitlines()
     assert any(line.startswith(f"{path}:3:12: defaults.gitlab.mode: ") for line in lines), lines
-    assert any(line.startswith(f"{path}:5:5: projects[0]: a project needs exactly one of") for line in lines), lines
+    assert any(line.startswith(f"{path}:5:5: projects[0]: needs exactly one of 'gitlab' or 'path'") for line in lines), lines
     assert f"{path}:6:20: projects[1].reff: unknown key 'reff' (did you mean 'ref'?)" in lines
 
 
@@ -60,7 +60,7 @@ def test_yaml_syntax_error_is_one_located_line(tmp_path: Path) -> None:
 
 
 def test_missing_version_and_wrong_top_level(tmp_path: Path) -> None:
-    with pytest.raises(ManifestError, match=r"'version' is a required property"):
+    with pytest.raises(ManifestError, match=r"key 'version' is required"):
         load_fleet(write(tmp_path / "a.yaml", "projects: []\n"))
     with pytest.raises(ManifestError, match="expected a mapping"):
         load_fleet(write(tmp_path / "b.yaml", "- 1\n"))

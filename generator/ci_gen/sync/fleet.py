@@ -5,15 +5,11 @@ like a manifest's, from the ruamel tree's positions.
 """
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from ..data import schema_path
 from ..errors import ManifestError, Problem
+from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
 
 
@@ -101,57 +97,10 @@ def _duplicates(doc: Document, fleet: Fleet) -> list[Problem]:
     return problems
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    schema = json.loads(schema_path("fleet").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
-
-
 def _validate(doc: Document) -> list[Problem]:
     if not isinstance(doc.data, dict):
         return [Problem(doc.file, 1, 1, "", "expected a mapping with 'version: 1' at the top")]
-    problems = []
-    for error in _validator().iter_errors(doc.data):
-        path = tuple(error.absolute_path)
-        message = _message(error)
-        if error.validator == "additionalProperties":
-            for key in _extra_keys(error):
-                line, col = doc.position(path + (key,))
-                problems.append(Problem(doc.file, line, col, _dotted(path + (key,)), message(key)))
-            continue
-        line, col = doc.position(path)
-        problems.append(Problem(doc.file, line, col, _dotted(path), message("")))
-    return problems
-
-
-def _message(error: Any) -> Any:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-
-        def unknown(key: str) -> str:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
-            return f"unknown key '{key}'{hint}"
-        return unknown
-    if error.validator == "oneOf":
-        return lambda _: "a project needs exactly one of 'gitlab' (a GitLab project path) or 'path' (a local checkout)"
-    if error.validator == "pattern":
-        return lambda _: f"{error.instance!r} is not a valid value here"
-    return lambda _: error.message
-
-
-def _extra_keys(error: Any) -> list[str]:
-    allowed = set(error.schema.get("properties", {}))
-    return sorted(str(k) for k in error.instance if k not in allowed)
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return schema_problems(doc, "fleet")  # the manifest's checker: same wording, same fast path
 
 
 def _build(path: Path, doc: Document) -> Fleet:
