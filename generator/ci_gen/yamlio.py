@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -112,18 +113,31 @@ def parse(text: str, display: str) -> Document:
 def _fast_load(text: str, display: str) -> Any:
     """Plain data via the C loader, or None when it is unavailable or the input is not clean
     (any error, a non-string key): the round-trip loader then finds and locates the problem."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.main import CParser  # type: ignore[attr-defined]  # None without the C extension
 
-    yaml = YAML(typ="safe", pure=False)
-    if CParser is None or yaml.Parser is not CParser:
+    yaml = _c_loader()
+    if yaml is None:
         return None  # no C extension here: the pure safe loader would be no faster than round-trip
     try:
         data = to_plain(yaml.load(text), display)
     except (YAMLError, ManifestError, RecursionError, ValueError, TypeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+_LOADERS = threading.local()  # a YAML() costs as much to set up as a small load; one per thread
+
+
+def _c_loader() -> Any:
+    loader = getattr(_LOADERS, "c", False)
+    if loader is False:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.main import CParser  # type: ignore[attr-defined]  # None without the C extension
+
+        loader = YAML(typ="safe", pure=False)
+        loader = loader if CParser is not None and loader.Parser is CParser else None
+        _LOADERS.c = loader
+    return loader
 
 
 def _load_round_trip(text: str, display: str) -> Any:
