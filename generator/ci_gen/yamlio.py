@@ -125,6 +125,7 @@ def _fast_load(text: str, display: str) -> Any:
     return data if isinstance(data, dict) else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LOADERS = threading.local()  # a YAML() costs as much to set up as a small load; one per thread
 
 
@@ -179,10 +180,13 @@ def to_plain(node: Any, display: str) -> Any:
                 if not isinstance(key, str):
                     # `1:`, `null:` or `0x1F:` would reach templates as non-strings (or as '31')
                     raise ManifestError([_key_problem(value, key, display)])
-            return {str(k): walk(v) for k, v in value.items()}
+            return {str(k): walk(_text_checked(value, k, v, display)) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(v) for v in value]
+            return [walk(_text_checked(value, i, v, display)) for i, v in enumerate(value)]
         if isinstance(value, str):
+            if _SURROGATE.search(value):
+                # "\ud800" in a quoted scalar: no encoder (nor GitLab's YAML parser) accepts it
+                raise ManifestError([Problem(display, 1, 1, "", f"{value[:40]!r}: a lone Unicode surrogate is not text")])
             return str(value)  # drop ruamel's scalar-string subclasses
         if type(value).__name__ == "TaggedScalar" and str(getattr(value, "tag", "")).endswith(":str"):
             return str(value.value)  # round-trip keeps `!!str 12` tagged; the C loader gives '12'
@@ -195,6 +199,20 @@ def to_plain(node: Any, display: str) -> Any:
         return value
 
     return walk(node)
+
+
+def _text_checked(container: Any, key: Any, value: Any, display: str) -> Any:
+    """`value`, unless it is a string with a lone surrogate ("\\ud800" in a quoted scalar): no
+    encoder, nor GitLab's YAML parser, accepts one, so it is refused where it stands."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        lc = getattr(container, "lc", None)
+        try:
+            line, col = (lc.value(key) if isinstance(container, dict) else lc.item(key)) if lc else (0, 0)
+        except (AttributeError, KeyError, IndexError, TypeError):
+            line, col = 0, 0
+        message = f"{value[:40]!r}: a lone Unicode surrogate is not text"
+        raise ManifestError([Problem(display, line + 1, col + 1, "", message)])
+    return value
 
 
 def _key_problem(mapping: Any, key: Any, display: str) -> Problem:
