@@ -70,3 +70,22 @@ def test_rollback_on_both_sides() -> None:
         assert job["needs"] == [f"deploy-{env}"] and job["script"] == [".ci-gen/steps/rollout rollback"]
         assert job["rules"][-1]["when"] in ("on_failure", "never")
     assert files["Jenkinsfile"].decode().count("sh '.ci-gen/steps/rollout rollback'") == 2
+
+
+def test_later_environments_inherit_the_branch_rule() -> None:
+    # production waits for staging, so it can only run where staging runs: on main.
+    from ci_gen.manifest import load_manifest_text
+
+    text = """\
+version: 1
+name: inherit
+image: {name: registry.example.com/ml/inherit}
+deploy:
+  environments:
+    - {name: staging, kubernetes: {namespace: ml}, branch: main}
+    - {name: production, kubernetes: {namespace: ml}, approval: true}
+"""
+    files = render_manifest(load_manifest_text(text), text.encode()).files
+    deploys = [job for job in gitlab_jobs(files[".gitlab-ci.yml"].decode()) if job[0].startswith("deploy-")]
+    assert deploys == [("deploy-staging", False, "main"), ("deploy-production", True, "main")]
+    assert [j for j in jenkins_jobs(files["Jenkinsfile"].decode()) if j[0].startswith("deploy-")] == deploys

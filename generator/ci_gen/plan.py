@@ -226,13 +226,17 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         return []
     gates = [j.name for j in previous if j.stage in ("build", "test", "scan")]
     jobs: list[Job] = []
+    branch = None
     for env in deploy.environments:
+        # An environment waits for the one before it, so it can only run where that one runs:
+        # it inherits the branch rule (else GitLab refuses a job that needs an excluded job).
+        branch = env.branch or branch
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
             gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
             gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
-            branch=env.branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+            branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
         ))
     return jobs
 

@@ -131,6 +131,13 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
         steps = (deploy.get("canary") or {}).get("steps") or []
         if any(b <= a for a, b in zip(steps, steps[1:])):
             problems.append(_at(doc, ("deploy", "canary", "steps"), f"canary steps must increase, got {steps}"))
+    inherited = None
+    for index, env in enumerate(deploy.get("environments") or []):
+        branch = env.get("branch") if isinstance(env, dict) else None
+        if branch and inherited and branch != inherited:
+            problems.append(_at(doc, ("deploy", "environments", index, "branch"),
+                                f"'{branch}' differs from '{inherited}', the branch of an earlier environment this one waits for"))
+        inherited = branch or inherited
     for block, owner in (("canary", "canary"), ("blue_green", "blue-green")):
         if block in deploy and strategy != owner:
             problems.append(_at(doc, ("deploy", block), f"deploy.{block} is set but the strategy is '{strategy}'"))

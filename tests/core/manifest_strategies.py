@@ -110,6 +110,7 @@ def _deploy(draw: st.DrawFn, expected: Expected) -> tuple[dict[str, Any], bool]:
         deploy["manifests"] = "deploy/k8s"
     gpu = False
     environments = []
+    branch = draw(BRANCH)  # once an environment has a branch rule, later ones must keep it
     for name in draw(st.lists(SLUG, min_size=1, max_size=3, unique=True)):
         kubernetes: dict[str, Any] = {"namespace": draw(SLUG)}
         context = draw(st.one_of(st.none(), hostile(max_pieces=4).filter(lambda s: len(s) <= 253)))
@@ -122,7 +123,7 @@ def _deploy(draw: st.DrawFn, expected: Expected) -> tuple[dict[str, Any], bool]:
         if draw(st.booleans()):
             env["approval"] = True
         if draw(st.booleans()):
-            env["branch"] = draw(BRANCH)
+            env["branch"] = branch
         environments.append(env)
         expected.kube_contexts[f"deploy-{name}"] = context or ""
     deploy["environments"] = environments
