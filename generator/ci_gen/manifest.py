@@ -135,7 +135,6 @@ class Manifest:
     """A validated manifest with every default filled in."""
 
     file: str
-    source_sha256: str
     name: str
     targets: tuple[str, ...]
     model: Model | None
@@ -163,18 +162,14 @@ def load_manifest_bytes(raw: bytes, display: str = MANIFEST_NAME, repo_root: Pat
 
 
 def load_manifest_text(text: str, display: str = MANIFEST_NAME, repo_root: Path | None = None) -> Manifest:
-    import hashlib
-
     doc = parse(text, display)
     validate_document(doc, repo_root)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return build(with_defaults(doc.data), display, digest)
+    return build(with_defaults(doc.data), display)
 
 
-def build(data: dict[str, Any], file: str, digest: str) -> Manifest:
+def build(data: dict[str, Any], file: str) -> Manifest:
     return Manifest(
         file=file,
-        source_sha256=digest,
         name=data["name"],
         targets=tuple(t for t in ("gitlab", "jenkins") if t in data["targets"]),
         model=_model(data["model"]) if "model" in data else None,

@@ -68,7 +68,6 @@ class Job:
 
 @dataclass(frozen=True)
 class Pipeline:
-    app: str
     manifest_file: str
     jobs: tuple[Job, ...]
     variables: tuple[tuple[str, str], ...]
@@ -99,7 +98,6 @@ def build_plan(manifest: Manifest) -> Pipeline:
     jobs += _scan_jobs(manifest)
     jobs += _deploy_jobs(manifest, jobs)
     return Pipeline(
-        app=manifest.name,
         manifest_file=manifest.file,
         jobs=tuple(jobs),
         variables=manifest.variables,

@@ -14,7 +14,6 @@ from xml.sax.saxutils import escape
 
 MARKER = "[ci-gen managed] sha256:"
 _MARKER_RE = re.compile(re.escape(MARKER) + r"([0-9a-f]{64})")
-WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 
 
