@@ -68,7 +68,6 @@ class Job:
 
 @dataclass(frozen=True)
 class Pipeline:
-    manifest_file: str
     jobs: tuple[Job, ...]
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
@@ -98,7 +97,6 @@ def build_plan(manifest: Manifest) -> Pipeline:
     jobs += _scan_jobs(manifest)
     jobs += _deploy_jobs(manifest, jobs)
     return Pipeline(
-        manifest_file=manifest.file,
         jobs=tuple(jobs),
         variables=manifest.variables,
         secrets=manifest.secrets,
