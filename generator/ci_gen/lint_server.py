@@ -35,7 +35,7 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
         raise UsageError(f"no {MANIFEST} in {directory}")
     text = path.read_text(encoding="utf-8")
     manifest = api.load_manifest_text(text, MANIFEST)
-    files = _texts(directory, api.render_files(text, MANIFEST))
+    files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []
     jk, gl = jenkins_credentials(None), gitlab_credentials(None)
     if "gitlab" in manifest.targets and gl is not None:

@@ -78,7 +78,7 @@ class Engine:
         # Rendering is the costly part of reading a project: skipped when nothing needs the files
         # (an SCM job's config does not depend on them; Jenkins reads the Jenkinsfile from git).
         if work.gitlab is not None or (wants_job and definition == "inline"):
-            work.files = api.render_files(text, MANIFEST_NAME)
+            work.files = api.render_manifest(work.manifest, text.encode("utf-8")).files
         if wants_job:
             work.job = self._job_spec(work)
         if work.job is None and work.gitlab is None:
