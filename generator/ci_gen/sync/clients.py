@@ -68,7 +68,6 @@ def pooled_session(pool: int, timeout: float, attempts: int = 0) -> Any:
                           max_retries=_retry(attempts, timeout) if attempts else 0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.hooks["response"].append(_capped_retry_after(timeout))
     return session
 
 
@@ -127,6 +126,7 @@ def gitlab_client(creds: GitLabCredentials, timeout: float, pool: int) -> Any:
     import gitlab
 
     session = pooled_session(pool, timeout)
+    session.hooks["response"].append(_capped_retry_after(timeout))
     options: dict[str, Any] = {"timeout": timeout, "retry_transient_errors": True,
                                "session": session, "per_page": 100}
     if creds.config_files or creds.gitlab_id:
