@@ -3,18 +3,45 @@
 # REG_PASS and the helpers of _common.sh.
 # shellcheck shell=bash
 
+# One value as a double-quoted Dockerfile word: the form of ENV, LABEL and ARG values, and (see
+# dockerfile_json_word) of COPY operands. \ " and $ are escaped, so no value can end the word,
+# expand a variable or continue the line. A control character has no escape in a Dockerfile (a
+# newline would start a new instruction): refused.
+dockerfile_word() {  # dockerfile_word NAME VALUE; NAME is the variable the value came from
+  local value="$2"
+  case "$value" in *[[:cntrl:]]*) die --usage "$1 has a control character (newline, tab, ...): $(printf '%q' "$value")" ;; esac
+  value="${value//\\/\\\\}"
+  value="${value//\"/\\\"}"
+  printf '"%s"' "${value//\$/\\\$}"
+}
+
+# A COPY operand in the JSON form (the one form that keeps spaces): builders read the JSON
+# string, then the Dockerfile word inside it.
+dockerfile_json_word() {  # dockerfile_json_word NAME VALUE
+  local word
+  word="$(dockerfile_word "$1" "$2")"
+  word="${word//\\/\\\\}"
+  printf '"%s"' "${word//\"/\\\"}"
+}
+
 generate_dockerfile() {
   local file="$1" base="${CI_GEN_IMAGE_BASE:-nvidia/cuda:12.4.1-runtime-ubuntu22.04}"
-  local port="${CI_GEN_PORT:-8080}" health="${CI_GEN_HEALTH_PATH:-/healthz}" model_line="" rel
-  # these land inside Dockerfile instructions: refuse anything that could add an instruction
+  local port="${CI_GEN_PORT:-8080}" health="${CI_GEN_HEALTH_PATH:-/healthz}" model_lines="" rel dest src target
+  # FROM, EXPOSE and the HEALTHCHECK's URL take no quoted word: these values must be plain
   case "$base" in ""|*[!A-Za-z0-9._/:@-]*) die --usage "CI_GEN_IMAGE_BASE is not an image reference: $base" ;; esac
   case "$port" in ""|*[!0-9]*) die --usage "CI_GEN_PORT must be a number" ;; esac
   case "$health" in /*) ;; *) die --usage "CI_GEN_HEALTH_PATH must start with /" ;; esac
   case "$health" in *[!A-Za-z0-9._/~-]*) die --usage "CI_GEN_HEALTH_PATH has unsupported characters" ;; esac
   if [ -n "${CI_GEN_MODEL_FILE:-}" ]; then
     rel="$(model_in_context)"
-    model_line="COPY --chown=10001:10001 [\"$rel\", \"/models/${CI_GEN_MODEL_FILE##*/}\"]
-ENV CI_GEN_MODEL_PATH=/models/${CI_GEN_MODEL_FILE##*/}"
+    # COPY sources are glob patterns, and builders unescape them differently: refused, not guessed
+    case "$rel" in *[\*\?\[\\]*) die --usage "CI_GEN_MODEL_FILE: a model copied into the image cannot have * ? [ or \\ in its path: $rel" ;; esac
+    dest="/models/${CI_GEN_MODEL_FILE##*/}"
+    src="$(dockerfile_json_word CI_GEN_MODEL_FILE "$rel")"
+    target="$(dockerfile_json_word CI_GEN_MODEL_FILE "$dest")"
+    dest="$(dockerfile_word CI_GEN_MODEL_FILE "$dest")"
+    model_lines="COPY --chown=10001:10001 [$src, $target]
+ENV CI_GEN_MODEL_PATH=$dest"
   fi
   printf '+ write %s (FROM %s)\n' "$file" "$base"
   is_dry_run && return 0
@@ -24,7 +51,7 @@ ENV CI_GEN_MODEL_PATH=/models/${CI_GEN_MODEL_FILE##*/}"
 FROM $base
 WORKDIR /app
 COPY --chown=10001:10001 . /app
-$model_line
+$model_lines
 ENV PORT=$port
 # numeric user: works on bases without useradd; Kubernetes runAsNonRoot can verify it
 USER 10001:10001

@@ -228,12 +228,16 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else 1
     except CiGenError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        from .redaction import scrub  # messages can quote what a server answered
+
+        for line in scrub(str(exc)).splitlines() or [type(exc).__name__]:
             click.echo(f"ci-gen: {line}" if exc.exit_code != 1 else line, err=True)
         return exc.exit_code
     except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        from .redaction import scrub
+
         log = _log_traceback()
-        click.echo(f"ci-gen: internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
+        click.echo(scrub(f"ci-gen: internal error: {type(exc).__name__}: {exc} (traceback in {log})"), err=True)
         return 4
     return result if isinstance(result, int) else 0
 
@@ -243,6 +247,8 @@ def _log_traceback() -> str:
     import tempfile
     import traceback
 
+    from .redaction import scrub
+
     directory = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     try:
         os.makedirs(os.path.join(directory, "ci-gen"), exist_ok=True)
@@ -250,7 +256,7 @@ def _log_traceback() -> str:
     except OSError:
         path = os.path.join(tempfile.gettempdir(), "ci-gen-error.log")
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(traceback.format_exc() + "\n")
+        handle.write(scrub(traceback.format_exc()) + "\n")
     return path
 
 

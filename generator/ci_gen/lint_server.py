@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ServerError, UsageError
+from .redaction import scrub, scrub_data
 
 MANIFEST = "ci-gen.yaml"
 
@@ -98,15 +99,16 @@ def _jenkins_error(entry: Any) -> str:
 
 
 def _print(results: list[ServerLint], output: str) -> None:
+    """The servers' messages are their text: scrubbed before they reach a terminal or a file."""
     if output == "json":
         payload = {"ok": not any(r.errors for r in results),
                    "results": [r.__dict__ for r in results]}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(json.dumps(scrub_data(payload), indent=2) + "\n")
         return
     for r in results:
         if not r.errors:
             sys.stdout.write(f"{r.file}: valid ({r.server})\n")
         for message in r.errors:
-            sys.stdout.write(f"{r.file}: {message} ({r.server})\n")
+            sys.stdout.write(scrub(f"{r.file}: {message} ({r.server})") + "\n")
         for message in r.warnings:
-            sys.stdout.write(f"{r.file}: warning: {message} ({r.server})\n")
+            sys.stdout.write(scrub(f"{r.file}: warning: {message} ({r.server})") + "\n")

@@ -1,5 +1,6 @@
 // Parses Jenkinsfiles with Groovy's own parser and checks the declarative skeleton:
-// pipeline { agent, stages { stage(...) { steps | parallel | stages } } }.
+// pipeline { agent, stages { stage(...) { steps | parallel | stages } } }, and that triggers { }
+// names each kind of trigger once (Jenkins rejects a second cron(): "Duplicate trigger name").
 // Usage: groovy DeclarativeLint.groovy FILE...   Prints "FILE:LINE:COL: message" per problem.
 import org.codehaus.groovy.ast.expr.*
 import org.codehaus.groovy.ast.stmt.*
@@ -60,6 +61,16 @@ def checkStage(String file, MethodCallExpression stage, List problems) {
     }
 }
 
+def checkTriggers(String file, MethodCallExpression owner, List problems) {
+    def body = closureOf(owner)
+    if (body == null) { problems << "${file}:${owner.lineNumber}:${owner.columnNumber}: 'triggers' needs a block"; return }
+    def seen = [] as Set
+    calls(body.code).each { t ->
+        def n = name(t)
+        if (n != null && !seen.add(n)) problems << "${file}:${t.lineNumber}:${t.columnNumber}: Duplicate trigger name: \"${n}\" (put every schedule on its own line of one ${n}(...))"
+    }
+}
+
 def lint(String file) {
     def problems = []
     def unit = new CompilationUnit()
@@ -87,6 +98,7 @@ def lint(String file) {
         def n = name(s)
         if (!(n in PIPELINE_SECTIONS)) problems << "${file}:${s.lineNumber}:${s.columnNumber}: '${n ?: s.class.simpleName}' is not a pipeline section"
         if (n == 'stages') checkStages(file, s, problems)
+        if (n == 'triggers') checkTriggers(file, s, problems)
     }
     problems
 }

@@ -2,7 +2,8 @@
 
 It checks what the real one checks first, with its message texts: balanced braces and closed
 strings, a top-level `pipeline { }`, the required `agent` and `stages` sections, at least one
-stage, and each stage holding `steps`, `stages`, `parallel` or `matrix`. It does not know step
+stage, each stage holding `steps`, `stages`, `parallel` or `matrix`, and each kind of trigger
+named once in `triggers { }` ("Duplicate trigger name"). It does not know step
 names or their arguments, nor Groovy expressions: a Jenkinsfile it accepts may still be
 rejected by a real server for an unknown step.
 """
@@ -123,7 +124,23 @@ def validate(text: str) -> list[str]:
         error(pipeline.start, "Missing required section \"stages\"")
     else:
         _check_stages(stages, error)
+    for triggers in (b for b in pipeline.children if b.name == "triggers"):
+        _check_triggers(code, triggers, error)
     return errors
+
+
+def _check_triggers(code: str, triggers: Block, error: Callable[[int, str], None]) -> None:
+    """Each trigger kind at most once, as ModelValidatorImpl requires."""
+    seen: set[str] = set()
+    depth = 0
+    for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*(?=\s*\()|[()]", code[triggers.body_start:triggers.body_end]):
+        token = match.group()
+        if token in "()":
+            depth += 1 if token == "(" else -1
+        elif depth == 0:
+            if token in seen:
+                error(triggers.body_start + match.start(), f'Duplicate trigger name: "{token}"')
+            seen.add(token)
 
 
 def _top_level(body: str) -> str:

@@ -126,7 +126,7 @@ def test_masked_values_never_appear_in_a_diff(tmp_path: Path, gitlab_env: GitLab
         {"key": "API_KEY", "value": "old-secret-value", "masked": True})
     assert sync(fleet_file(tmp_path), dry_run=True, diff=True) == 0
     out = capsys.readouterr().out
-    assert "old-secret-value" not in out and "new-secret-value" not in out and "<redacted sha256:" in out
+    assert "old-secret-value" not in out and "new-secret-value" not in out and "+API_KEY=(masked, changed)" in out
 
 
 def test_schedules_created_updated_removed_and_foreign_ones_untouched(

@@ -1,5 +1,6 @@
 """Where the servers' URLs and secrets come from: the environment, python-gitlab's config file or
-Jenkins Job Builder's ini file; never a manifest, and never printed (tokens are kept out of repr).
+Jenkins Job Builder's ini file; never a manifest, never a URL's `user:password@`, and never
+printed: tokens are kept out of repr and registered with `redaction` as they are read.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import UsageError
+from ..redaction import public_url, register, register_login, url_secret
 
 # Jenkins Job Builder's own search order (jenkins_jobs/config.py), so a team's existing ini works.
 JJB_INI_LOCATIONS = (
@@ -48,7 +50,24 @@ def jenkins_credentials(fleet_url: str | None, ini: Path | None = None, section:
         return None
     user = env.get("CI_GEN_JENKINS_USER") or from_ini.get("user")
     token = env.get("CI_GEN_JENKINS_TOKEN") or from_ini.get("password")
+    register_login(user, token)
+    url = _without_userinfo(url, bool(token),
+                            "CI_GEN_JENKINS_USER and CI_GEN_JENKINS_TOKEN (or a Jenkins Job Builder ini)")
     return JenkinsCredentials(url.rstrip("/"), user or None, token or None)
+
+
+def _without_userinfo(url: str, has_credentials: bool, documented: str) -> str:
+    """The server URL without `user:password@`. Credentials in a URL are not a documented
+    source: they would end up in job configs, diffs and messages. Their secret is registered
+    for redaction; when no credential comes from a documented source, say where it belongs."""
+    secret = url_secret(url)
+    if secret is None:
+        return url
+    register(secret)
+    public = public_url(url)
+    if not has_credentials:
+        raise UsageError(f"{public}: credentials in the server URL are not used; set {documented}")
+    return public
 
 
 def _read_jjb_ini(ini: Path | None, section: str) -> dict[str, str]:
@@ -80,6 +99,11 @@ def gitlab_credentials(fleet_url: str | None, config_files: tuple[str, ...] = ()
     env = os.environ if env is None else env
     url = env.get("CI_GEN_GITLAB_URL") or fleet_url
     token = env.get("CI_GEN_GITLAB_TOKEN")
+    register(token)
+    if url:
+        # with a config file, the token may come from the file: checked once the client has it
+        url = _without_userinfo(url, bool(token or config_files or gitlab_id),
+                                "CI_GEN_GITLAB_TOKEN (or use --gitlab-config)")
     if config_files or gitlab_id:
         for file in config_files:
             if not Path(file).is_file():

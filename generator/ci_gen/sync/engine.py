@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import CiGenError, UserError
+from ..redaction import public_url
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
@@ -128,7 +129,9 @@ class Engine:
         if branch is None and self.gitlab is not None and work.gitlab is not None:
             branch = self.gitlab.default_branch(work.gitlab)
         creds = d.credentials_id or manifest.jenkins.credential("git") or ""
-        return JobSpec(name, source.key, "scm", repo_url=source.repo_url, branch=branch or "main",
+        # A checkout's remote often carries a token (GitLab CI's gitlab-ci-token:...@): the job
+        # stores the bare URL and reaches the repository with its credentials id.
+        return JobSpec(name, source.key, "scm", repo_url=public_url(source.repo_url), branch=branch or "main",
                        credentials_id=creds, script_path=d.script_path, crons=crons)
 
     # -- Jenkins, fleet-wide -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
-                              apply_variable, plan_schedules, plan_variables, redact_changes)
+                              apply_variable, plan_schedules, plan_variables)
 from .model import Change
 
 MANIFEST = "ci-gen.yaml"
@@ -120,7 +120,6 @@ class GitLabBackend:
             plan.variables = plan_variables(list(project.variables.list(get_all=True)),
                                             dict(manifest.variables), tuple(manifest.secrets))
             plan.changes += plan.variables.changes
-            redact_changes(plan.changes, plan.variables.sensitive)
         # Schedules are listed when declared, or when files change: removing the last schedule
         # from a manifest changes its rendered header, so the deletion is not missed.
         if manifest.schedules or plan.actions:

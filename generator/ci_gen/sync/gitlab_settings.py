@@ -2,21 +2,17 @@
 and pipeline schedules (only those ci-gen created, recognised by their description prefix)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from ..redaction import register
 from .model import Change
 
 SCHEDULE_PREFIX = "[ci-gen] "
 TIMEZONE = "UTC"
-
-
-def redact(value: str | None) -> str:
-    """How a secret-looking value appears in a plan or diff: never the value, only a short hash."""
-    if value is None:
-        return "<hidden>"
-    return f"<redacted sha256:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:8]}>"
+# How a masked variable shows in a diff. Not even a hash: a short unkeyed digest of a guessable
+# value is as good as the value.
+MASKED, MASKED_CHANGED = "(masked)", "(masked, changed)"
 
 
 @dataclass
@@ -24,28 +20,16 @@ class VariablePlan:
     changes: list[Change]
     missing_secrets: list[str]
     scopes: dict[str, str]  # key -> environment_scope of the live variable we update
-    sensitive: set[str]  # values of masked variables (live and wanted): redacted in every diff
-
-
-def redact_changes(changes: list[Change], sensitive: set[str]) -> None:
-    """Replace every sensitive value in the diff texts (files can carry variables too)."""
-    values = sorted((v for v in sensitive if len(v) >= 4), key=len, reverse=True)
-    for change in changes:
-        for value in values:
-            if change.before:
-                change.before = change.before.replace(value, redact(value))
-            if change.after:
-                change.after = change.after.replace(value, redact(value))
 
 
 def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[str, ...]) -> VariablePlan:
     by_key: dict[str, list[Any]] = {}
     for var in live:
         by_key.setdefault(var.key, []).append(var)
-    plan = VariablePlan([], [], {}, set())
-    for var in live:
-        if getattr(var, "masked", False) and getattr(var, "value", None):
-            plan.sensitive.add(var.value)
+    plan = VariablePlan([], [], {})
+    # Values of masked variables, live and wanted, are secrets from here on: redacted in every
+    # output, files' diffs included (a file can carry a variable too).
+    register(*(v.value for v in live if getattr(v, "masked", False) and getattr(v, "value", None)))
     for key in sorted(variables):
         candidates = by_key.get(key, [])
         current = next((v for v in candidates if getattr(v, "environment_scope", "*") == "*"),
@@ -54,7 +38,7 @@ def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[st
         if current is not None:
             plan.scopes[key] = getattr(current, "environment_scope", "*")
             if getattr(current, "masked", False):
-                plan.sensitive.add(variables[key])
+                register(variables[key])
     for key in sorted(secrets):
         if key in by_key:
             plan.changes.append(Change("gitlab", "secret", key, "unchanged", detail="present"))
@@ -72,9 +56,10 @@ def _variable_change(key: str, value: str, current: Any) -> Change:
         return Change("gitlab", "variable", key, "unchanged", detail="hidden on the server; not compared")
     if live_value == value:
         return Change("gitlab", "variable", key, "unchanged")
-    show = redact if masked else (lambda v: v)
-    return Change("gitlab", "variable", key, "update", f"{key}={show(live_value)}\n",
-                  f"{key}={show(value)}\n", "masked: values redacted" if masked else "")
+    if masked:
+        return Change("gitlab", "variable", key, "update", f"{key}={MASKED}\n", f"{key}={MASKED_CHANGED}\n",
+                      "masked: values not shown")
+    return Change("gitlab", "variable", key, "update", f"{key}={live_value}\n", f"{key}={value}\n")
 
 
 def apply_variable(project: Any, change: Change, value: str, scope: str | None) -> None:

@@ -1,5 +1,7 @@
-"""What a sync run tells people and machines: a summary table, diffs with secrets redacted,
-a JSON report and a JUnit file for the CI job that runs the sync."""
+"""What a sync run tells people and machines: a summary table, diffs, a JSON report and a JUnit
+file for the CI job that runs the sync. Every text goes through `redaction.scrub` here, on its
+way out: messages carry what servers answered, and that is untrusted (echoed tokens, terminal
+escapes, characters XML cannot hold)."""
 from __future__ import annotations
 
 import difflib
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
+from ..redaction import scrub, scrub_data
 from .model import STATUSES, ProjectResult
 
 
@@ -19,7 +22,8 @@ def summary(results: list[ProjectResult]) -> dict[str, int]:
 
 def to_json(results: list[ProjectResult], mode: str, seconds: float,
             requests: dict[str, int] | None = None) -> dict[str, Any]:
-    return {
+    """The report of `--report` and `--output json`, scrubbed."""
+    data: dict[str, Any] = scrub_data({
         "mode": mode,  # "apply" | "dry-run" | "check"
         "seconds": round(seconds, 3),
         "requests": dict(requests or {}),  # HTTP responses received, per server
@@ -30,7 +34,8 @@ def to_json(results: list[ProjectResult], mode: str, seconds: float,
              "changes": [c.to_json() for c in r.pending]}
             for r in results
         ],
-    }
+    })
+    return data
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -44,12 +49,14 @@ def write_junit(path: Path, results: list[ProjectResult], seconds: float) -> Non
     for r in results:
         inner = ""
         if r.error is not None:
-            inner = f"<failure message={quoteattr(r.error.splitlines()[0])}>{escape(r.error)}</failure>"
+            error = scrub(r.error)  # scrubbed text is XML 1.0 text: no control characters left
+            first = (error.splitlines() or [""])[0]
+            inner = f"<failure message={quoteattr(first)}>{escape(error)}</failure>"
         elif r.skipped is not None:
-            inner = f"<skipped message={quoteattr(r.skipped)}/>"
-        changes = "\n".join(f"{c.action} {c.server} {c.kind} {c.name}" for c in r.pending)
+            inner = f"<skipped message={quoteattr(scrub(r.skipped))}/>"
+        changes = scrub("\n".join(f"{c.action} {c.server} {c.kind} {c.name}" for c in r.pending))
         out = f"<system-out>{escape(changes)}</system-out>" if changes else ""
-        cases.append(f'  <testcase classname="ci-gen.sync" name={quoteattr(r.key)} '
+        cases.append(f'  <testcase classname="ci-gen.sync" name={quoteattr(scrub(r.key))} '
                      f'time="{r.seconds:.3f}">{inner}{out}</testcase>')
     text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<testsuite name="ci-gen sync" tests="{len(results)}" failures="{counts["failed"]}" '
@@ -66,13 +73,16 @@ def _atomic_write(path: Path, text: str) -> None:
 def print_table(results: list[ProjectResult], stream: IO[str], mode: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     table = Table(title=f"ci-gen sync ({mode})", title_justify="left")
     for column in ("project", "status", "changes"):
         table.add_column(column, overflow="fold")
     for r in sorted(results, key=lambda r: r.key):
-        table.add_row(r.key, r.status, r.error or r.skipped or _brief(r) or "-")
+        # Text, not str: rich would read "[...]" in a server's message as markup
+        cells = (r.key, r.status, r.error or r.skipped or _brief(r) or "-")
+        table.add_row(*(Text(scrub(cell)) for cell in cells))
     console.print(table)
     console.print("  ".join(f"{status}: {count}" for status, count in summary(results).items()))
 
@@ -90,7 +100,7 @@ def _brief(result: ProjectResult) -> str:
 
 
 def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:
-    """Unified diffs of every planned change that carries text (already redacted upstream)."""
+    """Unified diffs of every planned change that carries text; the live side is the server's."""
     for r in sorted(results, key=lambda r: r.key):
         for c in r.pending:
             if c.before is None and c.after is None:
@@ -100,4 +110,4 @@ def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:
                                          (c.after or "").splitlines(keepends=True),
                                          f"a/{label}", f"b/{label}")
             for line in lines:
-                stream.write(line if line.endswith("\n") else line + "\n")
+                stream.write(scrub(line.rstrip("\n")) + "\n")
