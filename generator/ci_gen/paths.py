@@ -61,6 +61,18 @@ def resolve_inside(root: Path, rel: str) -> Path:
     return real
 
 
+def manifest_escape_reason(root: Path, manifest: Path) -> str | None:
+    """Why a manifest inside the repository `root` may not be read: a symlink (`ci-gen.yaml` ->
+    `~/.ssh/id_rsa`) taking it outside, whose content parse errors would quote. None when fine,
+    and for a file named outside the repository on purpose (the caller's explicit choice)."""
+    if not is_within(Path(os.path.abspath(root)), Path(os.path.abspath(manifest))):
+        return None
+    real = Path(os.path.realpath(manifest))
+    if is_within(Path(os.path.realpath(root)), real):
+        return None
+    return f"a symlink to a file outside the repository ({real}); refusing to read it"
+
+
 def _escape_message(real_root: Path, rel: str) -> str:
     parts = rel.split("/")
     for i in range(1, len(parts) + 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError, UserError
+from .errors import ManifestError, Problem, UsageError
 
 # Here rather than in manifest.py: every command locates the manifest, and importing the
 # model (dataclasses, schema, rules) just for this name slowed the `render --check` fast path.
@@ -38,16 +38,8 @@ def workspace(directory: str | None, manifest: str | None) -> Workspace:
 
 
 def _refuse_escaping_manifest(ws: Workspace) -> None:
-    """A manifest inside the repository must really be there: a committed `ci-gen.yaml` that is a
-    symlink to `~/.ssh/id_rsa` would otherwise be read and quoted in parse errors. (A file named
-    outside the repository on the command line is the caller's explicit choice.)"""
-    import os
+    from .paths import manifest_escape_reason
 
-    from .paths import is_within
-
-    if not is_within(Path(os.path.abspath(ws.root)), Path(os.path.abspath(ws.manifest_path))):
-        return
-    real = Path(os.path.realpath(ws.manifest_path))
-    if not is_within(Path(os.path.realpath(ws.root)), real):
-        raise UserError(f"{ws.display}: a symlink to a file outside the repository ({real}); "
-                        "refusing to read it")
+    reason = manifest_escape_reason(ws.root, ws.manifest_path)
+    if reason:
+        raise ManifestError([Problem(ws.display, 1, 1, "", reason)])
