@@ -24,9 +24,17 @@ _FORMAT = b"ci-gen-verified-1"
 _MAX_RECORD_BYTES = 256 * 1024
 
 
-def cache_dir() -> Path:
+def cache_dir(repo_root: Path) -> Path | None:
+    """The record directory; None when it lies inside the repository being checked (CI setups
+    often point XDG_CACHE_HOME into the project to cache it between jobs: the repository could
+    then supply the records)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ci-gen" / "verified"
+    directory = Path(base) / "ci-gen" / "verified"
+    from .paths import is_within
+
+    if is_within(Path(os.path.realpath(repo_root)), Path(os.path.realpath(directory))):
+        return None
+    return directory
 
 
 def record_key(manifest_bytes: bytes, display: str) -> str:
@@ -34,9 +42,12 @@ def record_key(manifest_bytes: bytes, display: str) -> str:
                           + display.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def load(key: str) -> dict[str, Any] | None:
+def load(key: str, repo_root: Path) -> dict[str, Any] | None:
     """The record for `key`, or None when there is none usable (any doubt means a full check)."""
-    path = cache_dir() / f"{key}.json"
+    directory = cache_dir(repo_root)
+    if directory is None:
+        return None
+    path = directory / f"{key}.json"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
@@ -68,21 +79,28 @@ def load(key: str) -> dict[str, Any] | None:
     return record
 
 
-def store(key: str, app: str, manifest_paths: list[str], files: dict[str, tuple[str, bool]] | None) -> None:
+def store(key: str, repo_root: Path, app: str, manifest_paths: list[str],
+          files: dict[str, tuple[str, bool]] | None) -> None:
     """Remember that these inputs validated (and, with `files`, what they render to: path ->
     (sha256, executable)). Best effort: a read-only or full cache only costs speed."""
     if files is None:
-        existing = load(key)
+        existing = load(key, repo_root)
         if existing is not None and existing.get("files") is not None:
             return  # a record with the rendered files says more; keep it
     record = {"key": key, "app": app, "manifest-paths": sorted(manifest_paths),
               "files": None if files is None else {p: [d, x] for p, (d, x) in sorted(files.items())}}
-    directory = cache_dir()
+    directory = cache_dir(repo_root)
+    if directory is None:
+        return
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key}.")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(record, handle, sort_keys=True)
         os.replace(tmp, directory / f"{key}.json")
     except OSError:
-        pass
+        if os.path.lexists(tmp):
+            os.unlink(tmp)

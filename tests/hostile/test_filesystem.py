@@ -19,6 +19,8 @@ import pytest
 from ci_gen.errors import ManifestError
 from ci_gen.fingerprint import inputs_digest
 from tests.core.helpers import EXAMPLES, Outcome, assert_no_traceback, run_process
+from tests.emulators.jenkins import JenkinsEmulator
+from tests.sync.helpers import local_fleet, manifest
 
 LOCK = ".ci-gen/lock.json"
 
@@ -207,6 +209,32 @@ def test_a_manifest_symlink_leaving_the_repository_is_not_read(repo: Path, outsi
         assert "PRIVATE" not in outcome.out + outcome.err and "secretline" not in outcome.out + outcome.err
 
 
+def test_sync_does_not_read_a_checkout_manifest_that_links_outside_it(
+        tmp_path: Path, outside: Path, jenkins_emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from ci_gen.cli import main
+
+    for name in ("CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CI_GEN_JENKINS_URL", jenkins_emulator.url)
+    monkeypatch.setenv("CI_GEN_JENKINS_USER", jenkins_emulator.user)
+    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", jenkins_emulator.token)
+    secret = outside / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecretline: [unclosed\n")
+    fleet = local_fleet(tmp_path / "platform", {"good": manifest("good"), "evil": manifest("evil")})
+    evil = tmp_path / "platform/repos/evil/ci-gen.yaml"
+    evil.unlink()
+    evil.symlink_to(secret)
+    code = main(["sync", "--fleet", str(fleet), "--dry-run", "--no-progress", "-o", "json"])
+    captured = capsys.readouterr()
+    assert code == 1, captured
+    assert "PRIVATE" not in captured.out + captured.err and "secretline" not in captured.out + captured.err
+    results = {r["key"]: r for r in json.loads(captured.out)["projects"]}
+    assert "a symlink to a file outside the repository" in json.dumps(results["path:repos/evil"])
+    assert results["path:repos/good"]["error"] is None
+
+
 def test_a_manifest_symlink_inside_the_repository_is_read(repo: Path) -> None:
     (repo / "ci-gen.yaml").rename(repo / "real.yaml")
     (repo / "ci-gen.yaml").symlink_to("real.yaml")
@@ -291,6 +319,22 @@ def test_render_check_reports_a_lost_executable_bit_and_render_restores_it(repo:
     assert "wrote .ci-gen/steps/build-image" in ci_gen(repo, "render").out
     assert step.stat().st_mode & stat.S_IXUSR
     assert ci_gen(repo, "render", "--check").code == 0
+
+
+def test_a_cache_directory_inside_the_repository_is_not_trusted(repo: Path) -> None:
+    # CI setups often point XDG_CACHE_HOME into the project to cache it between jobs: the
+    # repository (a merge request) could then supply the records.
+    from ci_gen.verified import record_key
+
+    manifest_bytes = edit_manifest(repo, "name: fraud-detector", "name: Fraud Detector")
+    edit_lock(repo, **{"inputs-sha256": inputs_digest(manifest_bytes)})
+    records = repo / ".cache/ci-gen/verified"
+    records.mkdir(parents=True)
+    key = record_key(manifest_bytes, "ci-gen.yaml")
+    (records / f"{key}.json").write_text(json.dumps(
+        {"key": key, "app": "fraud-detector", "manifest-paths": [], "files": None}))
+    outcome = ci_gen(repo, "validate", cache=repo / ".cache")
+    assert outcome.code == 1 and outcome.err.startswith("ci-gen.yaml:3:1: name:"), outcome
 
 
 def test_the_pre_commit_path_is_warm_only_after_ci_gen_itself_verified(repo: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
     manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")
     key = record_key(manifest_bytes, ws.display)
     if check and not diff and not targets:
-        record = load(key)  # from the user's cache, never from the repository
+        record = load(key, ws.root)  # from the user's cache, never from the repository
         if record is not None and up_to_date_by_record(root, record):
             emit(fmt, [f"{ws.display}: generated files are up to date"], {"ok": True, "drift": []})
             return 0
@@ -38,7 +38,7 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
         return 1
     rendered = render_manifest(manifest, manifest_bytes, targets or None)
     if not targets:
-        store(key, manifest.name, manifest_paths(manifest), file_digests(rendered))
+        store(key, ws.root, manifest.name, manifest_paths(manifest), file_digests(rendered))
     if check or diff:
         return _report_drift(root, rendered, fmt, diff, ws.display)
     obsolete = obsolete_paths(root, rendered)  # read from the previous lock, before write() replaces it

@@ -21,7 +21,7 @@ def run(ws: Workspace, fmt: str) -> int:
 
             data = validate_text(text, ws.root, ws.display).data
             name = data["name"]
-            store(key, name, _manifest_paths(data), None)
+            store(key, ws.root, name, _manifest_paths(data), None)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"valid": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
@@ -33,7 +33,7 @@ def _validated_before(ws: Workspace, key: str) -> str | None:
     """The app name when this ci-gen already validated these exact bytes (a record in the user's
     cache, which the repository cannot supply; the committed lock proves nothing); None when it
     cannot tell. The manifest's paths are re-checked: a symlink may have changed where they lead."""
-    record = load(key)
+    record = load(key, ws.root)
     if record is None:
         return None
     if any(path_escape_reason(str(p), ws.root) for p in record["manifest-paths"]):
