@@ -59,12 +59,13 @@ def _executable_on_disk(root: Path, path: str) -> bool:
     return bool(os.stat(resolve_inside(root, path)).st_mode & stat.S_IXUSR)
 
 
-def up_to_date_by_record(root: Path, record: dict[str, Any]) -> bool:
-    """True when a verified render record (verified.py) proves every generated file current."""
+def up_to_date_by_record(root: Path, record: dict[str, Any], repo_root: Path) -> bool:
+    """True when a verified render record (verified.py) proves every generated file in `root`
+    current; the manifest's paths are re-checked against `repo_root`."""
     files = record.get("files")
     if not isinstance(files, dict):
         return False
-    if any(path_escape_reason(str(p), root) for p in record["manifest-paths"]):
+    if any(path_escape_reason(str(p), repo_root) for p in record["manifest-paths"]):
         return False  # a symlink moved since: the full run names the problem with its position
     for path, (digest, executable) in files.items():
         data = read_file(root, path)

@@ -99,7 +99,7 @@ def read_file(root: Path, rel: str, limit: int = MAX_GENERATED_BYTES) -> bytes |
     device, a directory, a file over `limit` bytes, or a symlink leading outside the repository."""
     real = resolve_inside(root, rel)
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -49,7 +49,7 @@ def load(key: str, repo_root: Path) -> dict[str, Any] | None:
         return None
     path = directory / f"{key}.json"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:

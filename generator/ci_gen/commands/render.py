@@ -23,7 +23,7 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
     key = record_key(manifest_bytes, ws.display)
     if check and not diff and not targets:
         record = load(key, ws.root)  # from the user's cache, never from the repository
-        if record is not None and up_to_date_by_record(root, record):
+        if record is not None and up_to_date_by_record(root, record, ws.root):
             emit(fmt, [f"{ws.display}: generated files are up to date"], {"ok": True, "drift": []})
             return 0
     # Imported only past the fast path: an up-to-date repository never loads the model,
