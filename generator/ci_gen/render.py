@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .fingerprint import LOCK_FILE, inputs_digest
+from .fingerprint import K8S_DIR, LOCK_FILE, STEPS_DIR, inputs_digest
 from .manifest import Manifest
 from .paths import is_executable, write_file
-from .plan import K8S_DIR, STEPS_DIR, build_plan
+from .plan import build_plan
 from .targets import TARGETS
 
 HEADER_MARK = "ci-gen:content-sha256="
