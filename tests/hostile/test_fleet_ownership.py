@@ -262,6 +262,20 @@ def test_a_retried_create_that_had_succeeded_still_converges(tmp_path: Path, jen
     assert sync(fleet, check=True) == 0
 
 
+@pytest.mark.parametrize("made_by_hand, code", [("folder", 0), ("job", 1)])
+def test_a_400_creating_a_folder_is_done_only_when_a_folder_is_there(
+        tmp_path: Path, jenkins_env: JenkinsEmulator, made_by_hand: str, code: int) -> None:
+    """Two shards creating the same folder: the loser's 400 is fine once the folder is seen;
+    a job squatting the folder's name is an error, not a folder."""
+    if made_by_hand == "folder":
+        jenkins_env.create_folder("ml")
+    else:
+        jenkins_env.create_job("ml", script="pipeline { /* squatter */ }")
+    jenkins_env.inject("GET", r"^/api/json$", times=1, status=200, body={"_class": "hudson.model.Hudson", "jobs": []})
+    assert sync(local_fleet(tmp_path, {"app0": manifest("app0")}, ML)) == code
+    assert ("ml/app0" in jenkins_env.job_names()) == (code == 0)
+
+
 def test_prune_without_a_fleet_is_a_usage_error(tmp_path: Path, jenkins_env: JenkinsEmulator,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "ci-gen.yaml", manifest("solo"))
