@@ -124,7 +124,7 @@ class JenkinsBackend:
         what ci-gen wrote there: its digest, computed from the live fields and the job's own
         name, equals the marker's. Raises NotOurs otherwise: a copy ("Copy from" keeps the
         description, not the name), a pasted marker, an edit made in Jenkins."""
-        current = self.client.get_job_config(name)
+        current: str = self.client.get_job_config(name)
         if config_digest(name, fleet, current) != claim.digest:
             raise NotOurs(f"job '{name}' was modified outside ci-gen (its config is not what ci-gen wrote "
                           "there: edited in Jenkins, copied from a managed job, or a pasted marker); "
