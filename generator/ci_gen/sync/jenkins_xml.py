@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 MARKER = "[ci-gen managed]"
 DEFAULT_FLEET = "default"  # single-checkout syncs and fleet files without `id:`
 _MARKER_RE = re.compile(r"^\[ci-gen managed\] fleet=(?P<fleet>[A-Za-z0-9][A-Za-z0-9._-]*) "
-                        r"project=(?P<project>\S+) sha256:(?P<digest>[0-9a-f]{64})$", re.MULTILINE)
+                        r"project=(?P<project>\S+) sha256:(?P<digest>[0-9a-f]{64})[ \t\r]*$", re.MULTILINE)
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 
 
