@@ -15,7 +15,7 @@ from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
 from .gitlab import GitLabBackend, GitLabTarget
-from .jenkins import JenkinsBackend, JenkinsState, missing_folders
+from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders
 from .jenkins_xml import DEFAULT_FLEET, JobSpec, marker_project
 from .placement import inside, place
 from .model import Change, ProjectResult, Source
@@ -133,8 +133,8 @@ class Engine:
         creds = d.credentials_id or manifest.jenkins.credential("git") or ""
         # A checkout's remote often carries a token (GitLab CI's gitlab-ci-token:...@): the job
         # stores the bare URL and reaches the repository with its credentials id.
-        return JobSpec(name, source.key, self.fleet_id, "scm", repo_url=public_url(source.repo_url), branch=branch or "main",
-                       credentials_id=creds, script_path=d.script_path, crons=crons)
+        return JobSpec(name, source.key, self.fleet_id, "scm", repo_url=public_url(source.repo_url),
+                       branch=branch or "main", credentials_id=creds, script_path=d.script_path, crons=crons)
 
     # -- Jenkins, fleet-wide -----------------------------------------------------------------
     def _prepare_jenkins(self, works: list[Work]) -> JenkinsState | None:
@@ -227,9 +227,9 @@ class Engine:
             _guard(result, functools.partial(self._prune_one, item, result), jenkins_mod.describe_error)
         return results
 
-    def _prune_one(self, item: Any, result: ProjectResult) -> None:
-        assert self.jenkins is not None
-        self.jenkins.prove(item.name, item.marker, self.fleet_id)
+    def _prune_one(self, item: Item, result: ProjectResult) -> None:
+        assert self.jenkins is not None and item.marker is not None
+        self.jenkins.prove(item.name, item.marker, self.fleet_id)  # a copy or an edited job: NotOurs
         result.changes.append(Change("jenkins", "job", item.name, "delete", detail="project left the fleet"))
         if self.options.writes:
             self.jenkins.delete_job(item.name)
