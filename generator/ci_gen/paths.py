@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import UsageError, UserError
-from .fingerprint import K8S_DIR, LOCK_FILE, STEPS_DIR
+from .fingerprint import LOCK_FILE, STEPS_DIR
 
 # Manifest fields holding repository paths.
 MANIFEST_PATH_FIELDS = (("model", "path"), ("image", "dockerfile"), ("image", "context"), ("deploy", "manifests"))
@@ -153,7 +153,11 @@ def _real_dir(real_root: Path, rel_dir: str, create: bool) -> Path | None:
                 where = candidate.relative_to(real_root).as_posix()
                 raise UserError(f"{where}: a symlink leading outside the repository (to {target}); ci-gen writes "
                                 "only inside it: replace it with a real directory")
-            candidate, info = target, os.stat(target)
+            try:
+                candidate, info = target, os.stat(target)
+            except OSError:
+                where = candidate.relative_to(real_root).as_posix()
+                raise UserError(f"{where}: a symlink to a missing directory ({target})") from None
         if not stat.S_ISDIR(info.st_mode):
             where = candidate.relative_to(real_root).as_posix() if is_within(real_root, candidate) else str(candidate)
             raise UserError(f"{where}: is {_kind(info.st_mode)}, where ci-gen needs a directory")
@@ -214,20 +218,23 @@ def remove_file(root: Path, rel: str) -> bool:
 
 
 def could_be_generated(rel: str, target_files: frozenset[str]) -> bool:
-    """Whether `rel` is a path some ci-gen render writes: a target file, a step script or a
-    Kubernetes manifest, spelled in plain segments (no absolute path, no `..`, no `.` prefix).
+    """Whether `rel` is a path a ci-gen render writes: a target file (`.gitlab-ci.yml`,
+    `Jenkinsfile`) or a file in ci-gen's own folder `.ci-gen/` (steps, Kubernetes manifests, and
+    what later versions add there), spelled in plain segments: no absolute path, no `..` or `.`,
+    no hidden name. The lock itself and the folders the pipelines write at run time are not.
 
     The lock file's list is data a merge request can forge; only paths passing this test are
     ever removed or reported as obsolete."""
+    from .plan import OUT_DIR, REPORT_DIR
+
     if not isinstance(rel, str) or rel == LOCK_FILE:
         return False
     if rel in target_files:
         return True
-    for folder, depth in ((STEPS_DIR, None), (K8S_DIR, 2)):
-        if rel.startswith(folder + "/"):
-            parts = rel[len(folder) + 1:].split("/")
-            return (depth is None or len(parts) == depth) and all(_SEGMENT.fullmatch(p) for p in parts)
-    return False
+    managed = posixpath.dirname(LOCK_FILE) + "/"
+    if not rel.startswith(managed) or rel.startswith((OUT_DIR + "/", REPORT_DIR + "/")):
+        return False
+    return all(_SEGMENT.fullmatch(part) for part in rel[len(managed):].split("/"))
 
 
 def check_out_dir(out: str) -> Path:
