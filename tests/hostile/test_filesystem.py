@@ -74,13 +74,15 @@ def test_a_lock_listing_paths_outside_the_repository_deletes_nothing(repo: Path,
     victim.write_text("precious\n")
     (tmp_path / "x").write_text("precious\n")
     (repo / "src.py").write_text("print('mine')\n")
+    (repo / ".ci-gen/out").mkdir()
+    (repo / ".ci-gen/out/image.env").write_text("IMAGE=x\n")  # a pipeline's run-time output
     zero = "0" * 64
     edit_lock(repo, files={str(victim): zero, "../x": zero, ".ci-gen/../../x": zero, "src.py": zero,
-                           ".ci-gen/steps/../../src.py": zero})
+                           ".ci-gen/steps/../../src.py": zero, ".ci-gen/out/image.env": zero})
     outcome = ci_gen(repo, "render")
     assert outcome.code == 0, outcome
     assert victim.read_text() == "precious\n" and (tmp_path / "x").read_text() == "precious\n"
-    assert (repo / "src.py").is_file()
+    assert (repo / "src.py").is_file() and (repo / ".ci-gen/out/image.env").is_file()
     assert "removed" not in outcome.out.replace("0 removed", "")
 
 
