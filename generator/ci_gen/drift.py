@@ -144,9 +144,9 @@ def obsolete_paths(root: Path, rendered: Rendered, lock: dict[str, Any] | None =
     lock = lock if lock is not None else read_lock(root) or {"files": {}}
     target_files = frozenset(t[0] for t in TARGETS.values())
     candidates = [p for p in lock["files"] if p not in rendered.files and could_be_generated(p, target_files)]
+    real_root = Path(os.path.realpath(root))
     found = []
     for path in sorted(candidates):
-        real_root = Path(os.path.realpath(root))
         real = Path(os.path.realpath(real_root / path))
         if real != real_root / path:
             continue  # reached through a symlink: not a file ci-gen wrote there
