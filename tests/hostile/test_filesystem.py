@@ -138,6 +138,33 @@ def test_render_refuses_a_generated_file_that_is_a_symlink_leaving_the_repositor
     assert secret.read_text() == "ssh-ed25519 AAAA-secret-key\n"
 
 
+@pytest.mark.parametrize("linked", ["Jenkinsfile", "ci-gen.yaml"])
+def test_lint_server_never_sends_a_file_linked_outside_the_repository(
+        tmp_path: Path, outside: Path, jenkins_emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], linked: str) -> None:
+    from ci_gen.cli import main
+
+    for name in ("CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CI_GEN_JENKINS_URL", jenkins_emulator.url)
+    monkeypatch.setenv("CI_GEN_JENKINS_USER", jenkins_emulator.user)
+    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", jenkins_emulator.token)
+    secret = outside / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecretline: [unclosed\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ci-gen.yaml").write_text(manifest("app", targets="[jenkins]"))
+    (repo / linked).unlink(missing_ok=True)
+    (repo / linked).symlink_to(secret)
+    code = main(["lint", "--server", "-C", str(repo)])
+    captured = capsys.readouterr()
+    assert code == 1, captured
+    assert f"{linked}" in captured.err and "outside the repository" in captured.err, captured.err
+    assert "PRIVATE" not in captured.out + captured.err
+    assert not any("PRIVATE" in str(vars(r)) for r in jenkins_emulator.requests)
+
+
 def test_render_out_refuses_a_symlink_leaving_the_output_directory(repo: Path, tmp_path: Path, outside: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
