@@ -165,10 +165,17 @@ def _real_dir(real_root: Path, rel_dir: str, create: bool) -> Path | None:
     return current
 
 
+def _require_plain(rel: str) -> None:
+    # Generated paths come from ci-gen and schema-checked names; this keeps a future caller honest.
+    if rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in rel.split("/")):
+        raise UserError(f"{rel}: not a plain path inside the repository; ci-gen writes only there")
+
+
 def write_file(root: Path, rel: str, data: bytes, executable: bool = False) -> bool:
     """Write generated file `rel` (atomically) unless it already holds `data` with the right
     executable bit; True when written. The one writer of generated files: a symlink leading
     outside the repository, on the file or any folder above it, is refused, never written through."""
+    _require_plain(rel)
     real_root = Path(os.path.realpath(root))
     parent_rel, name = posixpath.split(rel)
     parent = _real_dir(real_root, parent_rel, create=True)
@@ -201,6 +208,7 @@ def write_file(root: Path, rel: str, data: bytes, executable: bool = False) -> b
 def remove_file(root: Path, rel: str) -> bool:
     """Remove generated file `rel` if it is a regular file inside the repository; True when removed.
     Callers pass only paths ci-gen generates (see `could_be_generated`)."""
+    _require_plain(rel)
     real_root = Path(os.path.realpath(root))
     parent_rel, name = posixpath.split(rel)
     parent = _real_dir(real_root, parent_rel, create=False)

@@ -165,6 +165,20 @@ def test_lint_server_never_sends_a_file_linked_outside_the_repository(
     assert not any("PRIVATE" in str(vars(r)) for r in jenkins_emulator.requests)
 
 
+@pytest.mark.parametrize("rel", ["a/../../x", "/tmp/x", "a//b", "./x"])
+def test_the_one_writer_refuses_any_path_that_is_not_plain(tmp_path: Path, rel: str) -> None:
+    from ci_gen.errors import UserError
+    from ci_gen.paths import remove_file, write_file
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    with pytest.raises(UserError, match="not a plain path"):
+        write_file(root, rel, b"x")
+    with pytest.raises(UserError, match="not a plain path"):
+        remove_file(root, rel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"] and not list(root.iterdir())
+
+
 def test_render_out_refuses_a_symlink_leaving_the_output_directory(repo: Path, tmp_path: Path, outside: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
