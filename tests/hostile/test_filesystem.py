@@ -42,6 +42,18 @@ def outside(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def jenkins(jenkins_emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> JenkinsEmulator:
+    """The Jenkins emulator as the only server, reached over real HTTP."""
+    for name in ("CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no stray JJB or python-gitlab config
+    monkeypatch.setenv("CI_GEN_JENKINS_URL", jenkins_emulator.url)
+    monkeypatch.setenv("CI_GEN_JENKINS_USER", jenkins_emulator.user)
+    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", jenkins_emulator.token)
+    return jenkins_emulator
+
+
 def ci_gen(repo: Path, *args: str, cache: Path | None = None) -> Outcome:
     """The CLI as a real process; `cache` gives it an empty cache directory of its own (cold)."""
     env = {"XDG_CACHE_HOME": str(cache)} if cache is not None else None
@@ -140,16 +152,10 @@ def test_render_refuses_a_generated_file_that_is_a_symlink_leaving_the_repositor
 
 @pytest.mark.parametrize("linked", ["Jenkinsfile", "ci-gen.yaml"])
 def test_lint_server_never_sends_a_file_linked_outside_the_repository(
-        tmp_path: Path, outside: Path, jenkins_emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], linked: str) -> None:
+        tmp_path: Path, outside: Path, jenkins: JenkinsEmulator, capsys: pytest.CaptureFixture[str],
+        linked: str) -> None:
     from ci_gen.cli import main
 
-    for name in ("CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CI_GEN_JENKINS_URL", jenkins_emulator.url)
-    monkeypatch.setenv("CI_GEN_JENKINS_USER", jenkins_emulator.user)
-    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", jenkins_emulator.token)
     secret = outside / "id_rsa"
     secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecretline: [unclosed\n")
     repo = tmp_path / "repo"
@@ -162,7 +168,7 @@ def test_lint_server_never_sends_a_file_linked_outside_the_repository(
     assert code == 1, captured
     assert f"{linked}" in captured.err and "outside the repository" in captured.err, captured.err
     assert "PRIVATE" not in captured.out + captured.err
-    assert not any("PRIVATE" in str(vars(r)) for r in jenkins_emulator.requests)
+    assert not any("PRIVATE" in str(vars(r)) for r in jenkins.requests)
 
 
 @pytest.mark.parametrize("rel", ["a/../../x", "/tmp/x", "a//b", "./x"])
@@ -253,16 +259,9 @@ def test_a_manifest_symlink_leaving_the_repository_is_not_read(repo: Path, outsi
 
 
 def test_sync_does_not_read_a_checkout_manifest_that_links_outside_it(
-        tmp_path: Path, outside: Path, jenkins_emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, outside: Path, jenkins: JenkinsEmulator, capsys: pytest.CaptureFixture[str]) -> None:
     from ci_gen.cli import main
 
-    for name in ("CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CI_GEN_JENKINS_URL", jenkins_emulator.url)
-    monkeypatch.setenv("CI_GEN_JENKINS_USER", jenkins_emulator.user)
-    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", jenkins_emulator.token)
     secret = outside / "id_rsa"
     secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecretline: [unclosed\n")
     fleet = local_fleet(tmp_path / "platform", {"good": manifest("good"), "evil": manifest("evil")})
