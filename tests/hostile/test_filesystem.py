@@ -230,6 +230,15 @@ def test_init_refuses_a_model_path_through_a_symlink(tmp_path: Path, outside: Pa
     assert not (root / "ci-gen.yaml").exists()
 
 
+def test_init_never_writes_through_a_dangling_manifest_symlink(tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    (root / "ci-gen.yaml").symlink_to("elsewhere.yaml")
+    outcome = ci_gen(root, "init", "--name", "app", "--image", "registry.example.com/ml/app")
+    assert outcome.code == 1 and outcome.err_lines == ["ci-gen.yaml already exists; not overwriting it"], outcome
+    assert not (root / "elsewhere.yaml").exists()
+
+
 @pytest.mark.parametrize("path", ["repos/../../app", "link/../app"])
 def test_fleet_checkout_paths_stay_in_the_fleet_repository(tmp_path: Path, outside: Path, path: str) -> None:
     from ci_gen.sync.fleet import load_fleet
