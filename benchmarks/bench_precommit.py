@@ -13,9 +13,9 @@ cold, with no usable cache directory (a fresh CI runner, or a manifest just edit
 `validate` checks in full and `render --check` renders and compares in full. The committed lock
 never stands in for the record: a merge request could forge it.
 
-It also checks, with `python -X importtime`, that neither warm command imports a heavy library
-(python-gitlab, python-jenkins, docker, rich, jinja2), and that the cold ones import no server
-client (the cold `render --check` needs Jinja2 to render). That check sets the exit status (1 when a
+It also checks, with `python -X importtime`, that no command imports a heavy library
+(python-gitlab, python-jenkins, docker, rich, jinja2), except Jinja2 in the cold `render --check`,
+which renders. That check sets the exit status (1 when a
 heavy module is imported); the timing targets only do with --strict, since timings on a loaded
 machine are evidence, not a verdict.
 
@@ -216,8 +216,10 @@ def main() -> int:
         repo = prepare(args.example.resolve(), Path(tmp), env)
         cmds = commands(schema_path())
         offenders = {name: heavy_imports(cmds[name], repo, env) for name in ("ci-gen validate", "ci-gen render --check")}
-        offenders.update({name: heavy_imports(cmds[name], repo, cold_env, ("jinja2",))
-                          for name in ("ci-gen validate (cold)", "ci-gen render --check (cold)")})
+        offenders["ci-gen validate (cold)"] = heavy_imports(cmds["ci-gen validate (cold)"], repo, cold_env)
+        # Cold, render --check renders in full: Jinja2 is expected there, a server client is not.
+        offenders["ci-gen render --check (cold)"] = heavy_imports(cmds["ci-gen render --check (cold)"], repo,
+                                                                  cold_env, ("jinja2",))
         load_before = os.getloadavg()[0]
         timer = Timer(repo, env, cold_env)
         times = measure(cmds, timer, args.runs)
@@ -228,7 +230,7 @@ def main() -> int:
     for name, modules in offenders.items():
         print(f"{name}: heavy modules imported: {', '.join(modules)}" if modules
               else f"{name}: no heavy module imported "
-                   f"({', '.join(h for h in HEAVY if not (name.endswith(COLD) and h == 'jinja2'))})")
+                   f"({', '.join(h for h in HEAVY if not (name.endswith('--check' + COLD) and h == 'jinja2'))})")
     if any(offenders.values()):
         return 1
     return 1 if args.strict and missed else 0
