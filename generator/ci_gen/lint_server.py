@@ -13,6 +13,7 @@ from typing import Any
 from .errors import ManifestError, Problem, ServerError, UsageError
 from .paths import manifest_escape_reason, read_file
 from .redaction import scrub, scrub_data
+from .yamlio import read_text
 
 MANIFEST = "ci-gen.yaml"
 
@@ -37,7 +38,7 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
         raise UsageError(f"no {MANIFEST} in {directory}")
     if reason := manifest_escape_reason(directory, path):  # never parsed, quoted or sent to a server
         raise ManifestError([Problem(MANIFEST, 1, 1, "", reason)])
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, MANIFEST)  # bounded, regular files only, UTF-8 checked
     manifest = api.load_manifest_text(text, MANIFEST)
     files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []
