@@ -17,6 +17,7 @@ from ci_gen.sync.jenkins_multibranch import MULTIBRANCH_CLASS, Multibranch, mult
 from tests.emulators.jenkins import JenkinsEmulator
 from tests.sync.helpers import local_fleet, manifest, write
 from tests.sync.test_sync_jenkins import sync
+from tests.tools import require
 
 GIT = "jenkins.plugins.git.GitSCMSource"
 GITLAB = "io.jenkins.plugins.gitlabbranchsource.GitLabSCMSource"
@@ -208,3 +209,37 @@ def test_scan_spec_follows_the_periodic_trigger() -> None:
     assert [scan_spec(i) for i in ("1m", "5m", "30m", "1h", "8h", "1d", "2d", "7d")] == [
         "* * * * *", "* * * * *", "H/5 * * * *", "H/15 * * * *", "H/30 * * * *", "H H/4 * * *", "H H/12 * * *",
         "H H * * *"]
+
+
+# -- the rendered Jenkinsfile on a Multibranch project ----------------------------------------
+SCHEDULED = """\
+version: 1
+name: app
+image: {name: registry.example.com/ml/app}
+jenkins: {kind: KIND}
+schedules:
+  - {name: nightly, cron: '0 3 * * *', branch: main}
+  - {name: weekly, cron: '0 4 * * 0', branch: main}
+  - {name: release, cron: '0 5 * * *', branch: release/1.x}
+"""
+
+
+def test_schedules_fire_only_on_their_branch_when_every_branch_runs_the_jenkinsfile(
+        jenkins_server: JenkinsEmulator) -> None:
+    from ci_gen import api
+    from ci_gen.lint import lint_jenkins
+
+    single = api.render_files(SCHEDULED.replace("KIND", "pipeline"))
+    multi = api.render_files(SCHEDULED.replace("KIND", "multibranch"))
+    assert "cron('0 3 * * *\\n0 4 * * 0\\n0 5 * * *')" in single["Jenkinsfile"].decode()
+    assert ("cron(env.BRANCH_NAME == 'main' ? '0 3 * * *\\n0 4 * * 0' : env.BRANCH_NAME == 'release/1.x' "
+            "? '0 5 * * *' : '')") in multi["Jenkinsfile"].decode()
+    assert multi[".gitlab-ci.yml"] == single[".gitlab-ci.yml"]  # GitLab's schedules already carry their ref
+    text = multi["Jenkinsfile"].decode()
+    require("groovy", "apt-get install groovy default-jdk-headless")
+    [result] = lint_jenkins({"Jenkinsfile": text})  # Groovy's parser and the declarative skeleton
+    assert result.problems == () and result.skipped is None, result
+    jenkins_server.csrf = False
+    answer = requests.post(f"{jenkins_server.url}/pipeline-model-converter/validateJenkinsfile",
+                           data={"jenkinsfile": text}, auth=(jenkins_server.user, jenkins_server.token), timeout=10)
+    assert answer.json()["data"]["result"] == "success", answer.text  # the server's declarative validator
