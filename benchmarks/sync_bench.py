@@ -3,6 +3,7 @@
     python benchmarks/sync_bench.py                      # full run: 10/100/1000 Jenkins, 10/100/300 GitLab, JJB at 1000
     python benchmarks/sync_bench.py --quick              # 10/100 only, JJB at 100
     python benchmarks/sync_bench.py --only gitlab-mr     # just the merge-request-waiting rows
+    python benchmarks/sync_bench.py --only multibranch   # just the Multibranch project rows
 
 Requests are counted by the emulators (every HTTP request that reached them); wall time is the
 whole command, manifest reading and rendering included. JJB runs as its real CLI
@@ -55,11 +56,16 @@ def _quiet_sync(fleet: Path) -> int:
         return run_sync(SyncOptions(fleet=fleet, jobs=JOBS, progress=False, output="json"))
 
 
-def jenkins_ci_gen(size: int, work: Path) -> dict[str, Any]:
-    fleet = local_fleet(work / f"jk{size}", {f"app{i}": manifest(f"app{i}") for i in range(size)})
+def jenkins_ci_gen(size: int, work: Path, kind: str = "pipeline") -> dict[str, Any]:
+    """Pipeline jobs, or (kind multibranch) Multibranch projects on a git branch source."""
+    extra = "jenkins: {folder: ml, kind: multibranch}\n" if kind == "multibranch" else ""
+    folder = None if extra else "ml"
+    fleet = local_fleet(work / f"jk{kind}{size}", {f"app{i}": manifest(f"app{i}", folder=folder, extra=extra)
+                                                  for i in range(size)})
     with JenkinsEmulator() as emu:
         _env(CI_GEN_JENKINS_URL=emu.url, CI_GEN_JENKINS_USER=emu.user, CI_GEN_JENKINS_TOKEN=emu.token)
-        row: dict[str, Any] = {"tool": "ci-gen", "server": "jenkins", "projects": size}
+        tool = "ci-gen" if kind == "pipeline" else "ci-gen (multibranch)"
+        row: dict[str, Any] = {"tool": tool, "server": "jenkins", "projects": size}
         for phase in ("first", "unchanged"):
             emu.clear_log()
             code, seconds = _timed(lambda: _quiet_sync(fleet))
@@ -186,10 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
-    parser.add_argument("--only", choices=["gitlab-mr"], help="run one group of rows only")
+    parser.add_argument("--only", choices=["gitlab-mr", "multibranch"], help="run one group of rows only")
     args = parser.parse_args(argv)
-    if args.only == "gitlab-mr":
-        rows = [gitlab_mr_waiting(n) for n in ([10, 100] if args.quick else [10, 100, 300])]
+    if args.only:
+        sizes = [10, 100] if args.quick else [10, 100, 1000]
+        rows = [gitlab_mr_waiting(n) for n in sizes[:2] + ([300] if not args.quick else [])] \
+            if args.only == "gitlab-mr" else \
+            [jenkins_ci_gen(n, Path(tempfile.mkdtemp(prefix="ci-gen-bench-")), "multibranch") for n in sizes]
         _print(rows)
         if args.out:
             args.out.write_text(json.dumps(rows, indent=2) + "\n")
@@ -198,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     jenkins_sizes, gitlab_sizes, jjb_size = quick if args.quick else ([10, 100, 1000], [10, 100, 300], 1000)
     work = Path(tempfile.mkdtemp(prefix="ci-gen-bench-"))
     rows = [jenkins_ci_gen(n, work) for n in jenkins_sizes]
+    rows += [jenkins_ci_gen(n, work, "multibranch") for n in jenkins_sizes]
     rows += [gitlab_ci_gen(n) for n in gitlab_sizes]
     rows += [gitlab_mr_waiting(n) for n in gitlab_sizes]
     rows += jenkins_jjb(jjb_size, work)
