@@ -87,6 +87,8 @@ def test_variables_ci_gen_created_are_pruned_and_others_never_touched(
     assert live["KEEP@*"]["description"] == VARIABLE_DESCRIPTION and live["DROP@*"]["description"].startswith(VARIABLE_MARK)
     assert live["ADOPTED@*"]["value"] == "3" and live["ADOPTED@*"]["description"] == "set by the team"
     api.variables.create({"key": "DROP", "value": "prod-only", "environment_scope": "production"})
+    api.variables.create({"key": "MOVED", "value": "m", "environment_scope": "staging",
+                          "description": VARIABLE_DESCRIPTION})  # ci-gen's once, moved to an environment by hand
 
     gitlab_env.commit_files(PROJECT, {"ci-gen.yaml": manifest("app0", variables={"KEEP": "1"},
                                                               secrets=("TO_SECRET",))})
@@ -101,11 +103,11 @@ def test_variables_ci_gen_created_are_pruned_and_others_never_touched(
     live = _variables(gitlab_env)
     # ours and gone: deleted; a person's (no mark, or a same-named one in another scope): kept;
     # a key that moved to `secrets:` is what the secret check now finds: kept
-    assert set(live) == {"KEEP@*", "ADOPTED@*", "TO_SECRET@*", "HAND_MADE@*", "DROP@production"}
+    assert set(live) == {"KEEP@*", "ADOPTED@*", "TO_SECRET@*", "HAND_MADE@*", "DROP@production", "MOVED@staging"}
 
     gitlab_env.commit_files(PROJECT, {"ci-gen.yaml": manifest("app0")})  # no variables, no secrets
     assert sync(fleet) == 0  # listed because the files change; ci-gen's KEEP and TO_SECRET go
-    assert set(_variables(gitlab_env)) == {"ADOPTED@*", "HAND_MADE@*", "DROP@production"}
+    assert set(_variables(gitlab_env)) == {"ADOPTED@*", "HAND_MADE@*", "DROP@production", "MOVED@staging"}
     gitlab_env.clear_log()
     assert sync(fleet, check=True) == 0
     assert not any("/variables" in r for r in _project_requests(gitlab_env))  # none declared, none listed

@@ -50,15 +50,17 @@ def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[st
         else:
             plan.missing_secrets.append(key)
     for var in sorted(live, key=lambda v: (v.key, getattr(v, "environment_scope", "*"))):
-        # A key now listed under `secrets:` stays: it is what that secret's check looks for.
-        if var.key in variables or var.key in secrets or not created_by_ci_gen(var):
-            continue
+        # A key now listed under `secrets:` stays: it is what that secret's check looks for. Only
+        # the scope ci-gen creates in ("*") is judged: a marked variable someone moved to an
+        # environment is theirs now.
         scope = getattr(var, "environment_scope", "*") or "*"
+        if var.key in variables or var.key in secrets or scope != "*" or not created_by_ci_gen(var):
+            continue
         masked = bool(getattr(var, "masked", False)) or getattr(var, "value", None) is None
         before = f"{var.key}={MASKED if masked else var.value}\n"
         plan.changes.append(Change("gitlab", "variable", var.key, "delete", before, None,
                                    "created by ci-gen, gone from the manifest"))
-        plan.deletes.append((var.key, scope))
+        plan.deletes.append((var.key, scope))  # the scope, so a same-named one elsewhere is not hit
     return plan
 
 
