@@ -139,6 +139,22 @@ def test_a_project_edited_in_the_ui_is_neither_overwritten_nor_pruned(
     assert jenkins_env.item("ml/app0") is not None
 
 
+def test_a_copy_of_a_managed_project_or_a_pasted_marker_is_not_ours(
+        tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
+    fleet = local_fleet(tmp_path, {"app0": multibranch("app0"), "app1": multibranch("app1")})
+    assert sync(fleet) == 0
+    client(jenkins_env).copy_job("ml/app0", "ml/app0-copy")  # "Copy from" keeps the description
+    pasted = jenkins_env.config_xml("ml/app0").replace("https://git.example.com/app0.git",
+                                                       "https://git.example.com/elsewhere.git")
+    client(jenkins_env).create_job("ml/app0-pasted", pasted)  # the marker, over another source
+    assert sync(fleet, prune=True, report=tmp_path / "r.json") == 1
+    errors = {p["key"]: p["error"] for p in report(tmp_path / "r.json")["projects"] if p["error"]}
+    assert set(errors) == {"jenkins:ml/app0-copy", "jenkins:ml/app0-pasted"}
+    assert all("modified outside ci-gen" in e for e in errors.values())
+    assert {"ml/app0-copy", "ml/app0-pasted"} <= set(jenkins_env.job_names())
+    assert jenkins_env.count("POST", "doDelete") == 0
+
+
 def test_faults_on_create_converge_without_duplicates(tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
     fleet = local_fleet(tmp_path, {f"app{i}": multibranch(f"app{i}") for i in range(3)})
     jenkins_env.inject("POST", r"job/ml/createItem", times=2, status=503)
