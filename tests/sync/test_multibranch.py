@@ -259,3 +259,20 @@ def test_schedules_fire_only_on_their_branch_when_every_branch_runs_the_jenkinsf
     answer = requests.post(f"{jenkins_server.url}/pipeline-model-converter/validateJenkinsfile",
                            data={"jenkinsfile": text}, auth=(jenkins_server.user, jenkins_server.token), timeout=10)
     assert answer.json()["data"]["result"] == "success", answer.text  # the server's declarative validator
+
+
+def test_killed_between_delete_and_create_of_a_kind_change_converges(
+        tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
+    from tests.sync.test_interrupted import _kill_when, _start
+
+    fleet = local_fleet(tmp_path, {"app0": manifest("app0")})
+    assert sync(fleet) == 0
+    write(tmp_path / "repos/app0/ci-gen.yaml", multibranch("app0"))
+    stuck = jenkins_env.inject("POST", r"job/ml/createItem", times=1, delay=60)  # hangs after the delete
+    process = _start(fleet)
+    _kill_when(process, lambda: stuck.times == 0)
+    assert jenkins_env.item("ml/app0") is None  # deleted, not yet created: the worst moment
+    jenkins_env.faults.clear()
+    assert sync(fleet) == 0
+    assert client(jenkins_env).get_job_info("ml/app0")["_class"] == MULTIBRANCH_CLASS
+    assert sync(fleet, check=True, verify=True) == 0
