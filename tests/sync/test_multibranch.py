@@ -155,6 +155,15 @@ def test_a_copy_of_a_managed_project_or_a_pasted_marker_is_not_ours(
     assert jenkins_env.count("POST", "doDelete") == 0
 
 
+def test_manifest_values_reach_config_xml_escaped(tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
+    server_name = "gitlab & co <internal> 'eu'"
+    fleet = local_fleet(tmp_path, {"app0": multibranch("app0", f'{{server: "{server_name}"}}', gitlab="ml/app0")})
+    assert sync(fleet) == 0
+    source = config(jenkins_env, "ml/app0").find("sources/data/jenkins.branch.BranchSource/source")
+    assert source is not None and source.findtext("serverName") == server_name
+    assert sync(fleet, check=True, verify=True) == 0
+
+
 def test_faults_on_create_converge_without_duplicates(tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
     fleet = local_fleet(tmp_path, {f"app{i}": multibranch(f"app{i}") for i in range(3)})
     jenkins_env.inject("POST", r"job/ml/createItem", times=2, status=503)
