@@ -9,12 +9,11 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
+from .fingerprint import K8S_DIR, STEPS_DIR
 from .manifest import Environment, Manifest, Runners
 
 OUT_DIR = ".ci-gen/out"
 REPORT_DIR = ".ci-gen/reports"
-STEPS_DIR = ".ci-gen/steps"
-K8S_DIR = ".ci-gen/k8s"
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
 # Report files the steps write, by the kind of report view that shows them.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import CiGenError, UserError
+from ..paths import manifest_escape_reason
 from ..redaction import public_url
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
@@ -97,6 +98,9 @@ class Engine:
             path = source.local_path / MANIFEST_NAME
             if not path.is_file():
                 work.result.fail(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}")
+                return None
+            if reason := manifest_escape_reason(source.local_path, path):
+                work.result.fail(f"{source.origin}: {MANIFEST_NAME}: {reason}")
                 return None
             return path.read_text(encoding="utf-8")
         if self.gitlab is None:
