@@ -12,6 +12,7 @@ from . import __version__
 from .errors import Problem
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
+from .tiers import guess_tier
 from .yamlio import Document
 
 SUPPORTED_VERSION = 1
@@ -144,6 +145,50 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
     return problems
 
 
+def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    """A non-production environment never binds a production credential unless it says so."""
+    environments = [e for e in _get(data, ("deploy", "environments")) or [] if isinstance(e, dict)]
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []  # GitLab scopes KUBECONFIG per environment: the ids below are Jenkins'
+    default = _get(data, ("jenkins", "credentials", "kubeconfig"))
+    production: dict[str, dict[str, str]] = {"kubeconfig": {}, "registry": {}}
+    for env in environments:
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production":
+            own = env.get("credentials") or {}
+            for purpose in production:
+                cred = own.get(purpose, default if purpose == "kubeconfig" else None)
+                if cred:
+                    production[purpose].setdefault(cred, str(env.get("name")))
+    problems = []
+    for index, env in enumerate(environments):
+        own = env.get("credentials") or {}
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production" or own.get("allow_production"):
+            continue
+        for purpose, owners in production.items():
+            inherited = purpose == "kubeconfig" and purpose not in own
+            cred = default if inherited else own.get(purpose)
+            if cred not in owners:
+                continue
+            path: tuple[Any, ...] = ("deploy", "environments", index) + (("name",) if inherited else ("credentials", purpose))
+            source = f"inherits jenkins.credentials.kubeconfig '{cred}'" if inherited else f"uses '{cred}'"
+            problems.append(_at(doc, path, f"environment '{env.get('name')}' {source}, the {purpose} credential of "
+                                           f"production environment '{owners[cred]}'; give it its own "
+                                           f"credentials.{purpose} or set credentials.allow_production: true"))
+    return problems
+
+
+def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []
+    problems = []
+    for index, env in enumerate(_get(data, ("deploy", "environments")) or []):
+        required = (env.get("approval") or {}).get("required", 1) if isinstance(env.get("approval"), dict) else 1
+        if required > 1:
+            problems.append(_at(doc, ("deploy", "environments", index, "approval", "required"),
+                                f"Jenkins' input takes one approval, not {required}; use required: 1 or targets: [gitlab]"))
+    return problems
+
+
 def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
     problems = []
     variables = data.get("variables") or {}
@@ -211,4 +256,6 @@ RULES: tuple[Rule, ...] = (
     check_deploy,
     check_variables,
     check_schedules,
+    check_environment_credentials,
+    check_approvals,
 )
