@@ -10,7 +10,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from tests.emulators import gitlab_ci, gitlab_repo, gitlab_settings
+from tests.emulators import gitlab_ci, gitlab_environments, gitlab_repo, gitlab_settings
 from tests.emulators.base import Emulator, Handler, Request, Response, json_response
 from tests.emulators.gitlab_common import API, ID, authenticated, current_user, error, \
     paginate, project, project_entity, namespace_entity, boolean
@@ -37,7 +37,7 @@ class GitLabEmulator(Emulator):
             ("GET", f"{API}/groups/{ID}/projects", group_projects),
             ("GET", f"{API}/groups/{ID}/subgroups", subgroups),
         ]
-        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES
+        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_environments.ROUTES
 
     def reset_state(self) -> None:
         self.legacy_lint = False

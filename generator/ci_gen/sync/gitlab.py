@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .gitlab_environments import ProtectionPlan, apply_protections, plan_protections, wanted_protections
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
                               apply_variable, plan_schedules, plan_variables)
@@ -41,6 +42,7 @@ class GitLabPlan:
     variables: VariablePlan | None = None
     schedules: SchedulePlan | None = None
     wanted_schedules: list[WantedSchedule] = field(default_factory=list)
+    protections: ProtectionPlan | None = None
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -128,6 +130,9 @@ class GitLabBackend:
             live_schedules = list(project.pipelineschedules.list(get_all=True))
             plan.schedules = plan_schedules(live_schedules, plan.wanted_schedules)
             plan.changes += plan.schedules.changes
+        if protections := wanted_protections(manifest):
+            plan.protections = plan_protections(self.gl, project, protections)
+            plan.changes += plan.protections.changes
         return plan
 
     def _branch(self, plan: GitLabPlan) -> str:
@@ -185,6 +190,8 @@ class GitLabBackend:
                                    plan.variables.scopes.get(change.name))
         if plan.schedules is not None:
             apply_schedules(plan.project, plan.schedules, plan.wanted_schedules)
+        if plan.protections is not None:
+            apply_protections(self.gl, plan.project, plan.protections)
         if plan.commit:
             self._commit(plan, files)
         if plan.merge_request:
