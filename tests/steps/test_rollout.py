@@ -39,6 +39,8 @@ def test_rolling_deploy_then_failure_rolls_back(rollout, fake_kube) -> None:
     assert f'deployment "{APP}" successfully rolled out' in first.stdout
     assert image(fake_kube, APP) == GOOD1
     assert fake_kube.get("services", "ml", APP) is not None
+    policy = fake_kube.get("networkpolicies", "ml", APP)  # applied with the app, re-applied unchanged
+    assert policy is not None and policy["spec"]["podSelector"] == {"matchLabels": {"app": APP}}
     assert rollout(GOOD2).returncode == 0
     failed = rollout(BROKEN)
     assert failed.returncode == 1
