@@ -54,6 +54,8 @@ def test_each_deploy_stage_binds_its_own_environment_credentials() -> None:
     staging, production = _stage(jenkinsfile, "deploy-staging"), _stage(jenkinsfile, "deploy-production")
     assert set(re.findall(r"credentialsId: '([^']+)'", staging)) == {"kube-staging"}
     assert set(re.findall(r"credentialsId: '([^']+)'", production)) == {"kube-prod", "pull-prod"}
+    # production's Deployments pull with production's own registry account; staging's with the cluster's
+    assert "CI_GEN_PULL_SECRET = 'app-registry'" in production and "CI_GEN_PULL_SECRET" not in staging
     # the build still pushes with the pipeline-wide registry credential
     assert "credentialsId: 'push-creds'" in _stage(jenkinsfile, "build-image")
 

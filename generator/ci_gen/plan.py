@@ -281,4 +281,6 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    if env.registry:  # the cluster pulls with this environment's own registry account
+        values.append(("CI_GEN_PULL_SECRET", f"{manifest.name}-registry"))
     return tuple(values)

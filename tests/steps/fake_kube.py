@@ -22,8 +22,9 @@ RESOURCES = {  # plural -> (group/version, kind)
     "deployments": ("apps/v1", "Deployment"),
     "replicasets": ("apps/v1", "ReplicaSet"),
     "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "secrets": ("v1", "Secret"),
 }
-SHORT_NAMES = {"services": ["svc"], "deployments": ["deploy"], "replicasets": ["rs"], "networkpolicies": ["netpol"]}
+SHORT_NAMES = {"services": ["svc"], "deployments": ["deploy"], "replicasets": ["rs"], "networkpolicies": ["netpol"], "secrets": []}
 GROUPS = ("apps/v1", "networking.k8s.io/v1")  # the API groups served besides the core v1
 REVISION = "deployment.kubernetes.io/revision"
 
