@@ -106,3 +106,18 @@ def test_a_server_without_protected_environments_is_reported_not_fatal(
     assert project["warnings"] == [
         "protected-environment production not enforced: protected environments unavailable (404); "
         "the deploy is a manual job anyone with Developer access can run"]
+
+
+def test_staging_sharing_production_kubeconfig_on_gitlab_is_reported(tmp_path: Path, gitlab_env: GitLabEmulator) -> None:
+    fleet = _setup(tmp_path, gitlab_env, "false")
+    with gitlab_lib.Gitlab(gitlab_env.url, private_token=gitlab_env.token) as gl:
+        variables = gl.projects.get("ml/app", lazy=True).variables
+        variables.create({"key": "KUBECONFIG", "value": "prod-cluster", "variable_type": "file", "environment_scope": "*"})
+        first = _sync(fleet, tmp_path / "r1.json")
+        assert first["projects"][0]["warnings"] == [
+            "environment-credentials staging not enforced: 'staging' gets the KUBECONFIG variable scoped '*', the one "
+            "production environment 'production' gets; add a KUBECONFIG file variable scoped 'staging'"]
+        variables.create({"key": "KUBECONFIG", "value": "staging-cluster", "variable_type": "file",
+                          "environment_scope": "staging"})
+    second = _sync(fleet, tmp_path / "r2.json")
+    assert second["projects"][0]["warnings"] == [] and second["projects"][0]["status"] == "unchanged"

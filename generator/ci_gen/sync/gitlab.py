@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gitlab_environments import ProtectionPlan, apply_protections, plan_protections, wanted_protections
+from .gitlab_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
+                                  wanted_protections)
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
                               apply_variable, plan_schedules, plan_variables)
@@ -133,6 +134,7 @@ class GitLabBackend:
         if protections := wanted_protections(manifest):
             plan.protections = plan_protections(self.gl, project, protections)
             plan.changes += plan.protections.changes
+        plan.changes += kubeconfig_warnings(project, manifest)
         return plan
 
     def _branch(self, plan: GitLabPlan) -> str:

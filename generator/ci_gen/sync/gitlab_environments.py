@@ -151,3 +151,39 @@ def _describe(want: WantedProtection) -> str:
 def _describe_live(current: dict[str, Any]) -> str:
     who = [str(level.get("access_level_description") or _key(level)) for level in current.get("deploy_access_levels") or []]
     return f"deployers: {', '.join(who)}\nrequired approvals: {current.get('required_approval_count') or 0}\n"
+
+
+def kubeconfig_warnings(project: Any, manifest: Any) -> list[Change]:
+    """The GitLab side of "staging never holds production's kubeconfig": the `KUBECONFIG` CI/CD
+    variable a deploy job gets is the one whose environment scope matches its environment, so a
+    non-production environment that would get the same variable as a production one is reported.
+    One variables listing, only for a manifest with production and non-production environments."""
+    deploy = manifest.deploy
+    tiers = {e.name: e.tier for e in deploy.environments} if deploy is not None else {}
+    production = [name for name, tier in tiers.items() if tier == "production"]
+    if not production or len(production) == len(tiers):
+        return []
+    scopes = [getattr(v, "environment_scope", "*") or "*" for v in project.variables.list(get_all=True)
+              if v.key == "KUBECONFIG"]
+    changes = []
+    for name, tier in tiers.items():
+        if tier == "production":
+            continue
+        mine = _matching_scope(scopes, name)
+        shared = next((p for p in production if mine is not None and _matching_scope(scopes, p) == mine), None)
+        if shared is not None:
+            changes.append(Change("gitlab", "environment-credentials", name, "unchanged",
+                                  detail=f"{NOT_ENFORCED} '{name}' gets the KUBECONFIG variable scoped '{mine}', the one "
+                                         f"production environment '{shared}' gets; add a KUBECONFIG file variable "
+                                         f"scoped '{name}'"))
+    return changes
+
+
+def _matching_scope(scopes: list[str], environment: str) -> str | None:
+    """The scope GitLab picks for `environment`: an exact name first, then the most specific wildcard."""
+    import fnmatch
+
+    if environment in scopes:
+        return environment
+    wildcards = [s for s in scopes if "*" in s and fnmatch.fnmatchcase(environment, s)]
+    return max(wildcards, key=len) if wildcards else None
