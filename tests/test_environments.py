@@ -201,3 +201,14 @@ def test_network_policy_is_configurable() -> None:
     assert policy["spec"]["ingress"] == []
     off = APP.replace("deploy:\n", "deploy:\n  network_policy: {enabled: false}\n")
     assert not [p for p in api.render_files(off) if p.endswith("networkpolicy.yaml")]
+
+
+def test_an_approval_timeout_must_leave_time_to_deploy() -> None:
+    # the Jenkins stage timeout bounds waiting and rolling out: 5m cannot hold a 10m rollout
+    assert _problems(APP.replace("timeout: 2h}", "timeout: 5m}")) == [
+        "ci-gen.yaml:10:71: deploy.environments[1].approval.timeout: 5m leaves no time to deploy after approval: "
+        "the Jenkins stage timeout also bounds the rollout, which may take 600s (deploy.timeout, canary steps)"]
+    canary = APP.replace("deploy:\n", "deploy:\n  strategy: canary\n  canary: {steps: [10, 50], interval: 5m, "
+                                      "analysis: {prometheus: 'http://prom:9090'}}\n")
+    assert "which may take 2400s" in _problems(canary.replace("timeout: 2h}", "timeout: 40m}"))[0]
+    assert load_manifest_text(canary.replace("timeout: 2h}", "timeout: 41m}")).deploy is not None

@@ -5,6 +5,7 @@ every problem in one run.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -181,12 +182,39 @@ def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list
     if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
         return []
     problems = []
+    budget = _rollout_seconds(data.get("deploy") or {})
     for index, env in enumerate(_get(data, ("deploy", "environments")) or []):
-        required = (env.get("approval") or {}).get("required", 1) if isinstance(env.get("approval"), dict) else 1
+        approval = env.get("approval") if isinstance(env.get("approval"), dict) else {}
+        where = ("deploy", "environments", index, "approval")
+        required = approval.get("required", 1)
         if required > 1:
-            problems.append(_at(doc, ("deploy", "environments", index, "approval", "required"),
+            problems.append(_at(doc, where + ("required",),
                                 f"Jenkins' input takes one approval, not {required}; use required: 1 or targets: [gitlab]"))
+        # The stage's timeout also bounds the rollout after approval: it must leave room for it.
+        timeout = approval.get("timeout")
+        if isinstance(timeout, str) and _DURATION.match(timeout) and _seconds(timeout) <= budget:
+            problems.append(_at(doc, where + ("timeout",),
+                                f"{timeout} leaves no time to deploy after approval: the Jenkins stage timeout also "
+                                f"bounds the rollout, which may take {budget}s (deploy.timeout, canary steps)"))
     return problems
+
+
+_DURATION = re.compile(r"^[0-9]{1,6}[smh]$")
+
+
+def _seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def _rollout_seconds(deploy: dict[str, Any]) -> int:
+    """The longest a rollout may take: its deadline, and per canary step a wait and a deadline."""
+    timeout = _seconds(deploy["timeout"]) if _DURATION.match(str(deploy.get("timeout"))) else 600
+    if deploy.get("strategy") != "canary":
+        return timeout
+    canary = deploy.get("canary") or {}
+    steps = len(canary.get("steps") or [10, 50])
+    interval = _seconds(canary["interval"]) if _DURATION.match(str(canary.get("interval"))) else 300
+    return timeout * (steps + 1) + interval * steps
 
 
 def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
