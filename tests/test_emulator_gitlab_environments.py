@@ -74,3 +74,41 @@ def test_protection_needs_the_maintainer_role(gitlab_emulator: GitLabEmulator, a
         with pytest.raises(gle.GitlabListError) as denied:
             dev.projects.get("ml/app", lazy=True).protected_environments.list(get_all=True)
     assert denied.value.response_code == 403
+
+
+def test_a_blocked_deployment_is_approved_only_by_a_deployer_other_than_its_author(
+        gitlab_emulator: GitLabEmulator, app: object) -> None:
+    alice = gitlab_emulator.add_user("alice", "glpat-alice", name="Alice")
+    gitlab_emulator.add_user("dev", "glpat-dev", role=DEVELOPER)
+    carol = gitlab_emulator.add_user("carol", "glpat-carol", name="Carol")
+    leads = gitlab_emulator.add_group("ml/leads")
+    gitlab_emulator.add_group_member("ml/leads", "carol")
+    app.protected_environments.create({  # type: ignore[attr-defined]
+        "name": "production", "required_approval_count": 2,
+        "deploy_access_levels": [{"user_id": alice.id}, {"group_id": leads.id}]})
+    deployment = gitlab_emulator.add_deployment("ml/app", "production", user="alice")
+    staging = gitlab_emulator.add_deployment("ml/app", "staging")
+    assert (deployment["status"], staging["status"]) == ("blocked", "created")
+
+    def approve(token: str, ident: int, status: str = "approved") -> dict[str, object]:
+        with gitlab.Gitlab(gitlab_emulator.url, private_token=token) as gl:
+            return gl.projects.get("ml/app", lazy=True).deployments.get(ident).approval(status=status)  # type: ignore[no-any-return]
+
+    for token, reason in (("glpat-dev", "permission"), ("glpat-alice", "your own deployment")):
+        with pytest.raises(gle.GitlabDeploymentApprovalError) as refused:
+            approve(token, deployment["id"])
+        assert refused.value.response_code == 400 and reason in str(refused.value)
+    with pytest.raises(gle.GitlabDeploymentApprovalError):
+        approve("glpat-carol", staging["id"])  # not protected: nothing waits for approval
+    assert approve("glpat-carol", deployment["id"])["status"] == "approved"  # a member of the named group
+    with gitlab.Gitlab(gitlab_emulator.url, private_token=gitlab_emulator.token) as gl:
+        view = gl.projects.get("ml/app", lazy=True).deployments.get(deployment["id"])
+        assert (view.status, view.pending_approval_count, view.approvals[0]["user"]["id"]) == ("blocked", 1, carol.id)
+    with pytest.raises(gle.GitlabDeploymentApprovalError):  # a Maintainer, but not a named deployer
+        approve(gitlab_emulator.token, deployment["id"])
+    gitlab_emulator.add_user("dave", "glpat-dave")
+    gitlab_emulator.add_group_member("ml/leads", "dave")
+    assert approve("glpat-dave", deployment["id"])["status"] == "approved"
+    with gitlab.Gitlab(gitlab_emulator.url, private_token=gitlab_emulator.token) as gl:
+        view = gl.projects.get("ml/app", lazy=True).deployments.get(deployment["id"])
+        assert (view.status, view.pending_approval_count) == ("created", 0)  # unblocked: the job may run

@@ -70,6 +70,21 @@ class GitLabEmulator(Emulator):
                 self.tokens[token] = user
             return user
 
+    def add_deployment(self, full_path: str, environment: str, *, user: str | None = None,
+                       ref: str = "main") -> dict[str, Any]:
+        """A deployment to `environment` by `user` (default: the bot): blocked while its protected
+        environment needs approvals (POST .../deployments/:id/approval gives them)."""
+        return gitlab_environments.add_deployment(self, full_path, environment, user=user, ref=ref)
+
+    def add_group_member(self, full_path: str, username: str) -> None:
+        """Make `username` a member of the group (what protected environments' group_id entries check)."""
+        group = self.group(full_path)
+        user = next(u for u in self.users.values() if u.username == username)
+        assert group is not None
+        members: set[int] = getattr(group, "members", set())
+        members.add(user.id)
+        setattr(group, "members", members)
+
     def group(self, full_path: str) -> Group | None:
         return next((g for g in self.groups.values()
                      if g.full_path.lower() == full_path.lower()), None)

@@ -1,6 +1,7 @@
-"""Protected environments (GitLab Premium, `ee/lib/api/protected_environments.rb`) and the user
-lookup sync needs to name deployers: who may deploy to an environment and how many approvals a
-deployment needs (the unified approval setting, `required_approval_count`).
+"""Protected environments (GitLab Premium, `ee/lib/api/protected_environments.rb`), the user
+lookup sync needs to name deployers, and deployment approvals (`POST /projects/:id/deployments/
+:deployment_id/approval`): who may deploy to an environment, how many approvals a deployment
+needs (the unified approval setting, `required_approval_count`), and who may give them.
 
 Documented shapes: `GET/POST /projects/:id/protected_environments`, `GET/PUT/DELETE
 /projects/:id/protected_environments/:name`; access levels 30, 40, 60; an entry names exactly
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from tests.emulators.base import Handler, Request, Response, json_response
-from tests.emulators.gitlab_common import API, ID, SEG, body, error, paginate, param_error, project, require
-from tests.emulators.gitlab_model import MAINTAINER, Project
+from tests.emulators.gitlab_common import API, ID, SEG, authenticated, body, error, paginate, param_error, \
+    project, require
+from tests.emulators.gitlab_model import DEVELOPER, MAINTAINER, Project, User, now_iso
 
 if TYPE_CHECKING:
     from tests.emulators.gitlab import GitLabEmulator
@@ -132,6 +134,83 @@ def one(emu: GitLabEmulator, request: Request) -> Response:
         return json_response(200, record)
 
 
+def add_deployment(emu: GitLabEmulator, full_path: str, environment: str, *, user: str | None = None,
+                   ref: str = "main") -> dict[str, Any]:
+    """A deployment as a pipeline's deploy job makes it: `blocked` while its protected environment
+    needs approvals, else `created`. Called through GitLabEmulator.add_deployment."""
+    target = emu.project(full_path)
+    by = next(u for u in emu.users.values() if u.username == (user or emu.user))
+    protection = _store(target).get(environment)
+    required = protection["required_approval_count"] if protection else 0
+    with emu.lock:
+        deployments: list[dict[str, Any]] = getattr(target, "deployments", [])
+        setattr(target, "deployments", deployments)
+        record = {"id": emu.next_id("deployment"), "iid": len(deployments) + 1, "ref": ref,
+                  "sha": target.repo.branches.get(ref), "status": "blocked" if required else "created",
+                  "environment": {"name": environment}, "user_id": by.id, "required": required,
+                  "approvals": [], "created_at": now_iso()}
+        deployments.append(record)
+    return record
+
+
+def _deployment_view(emu: GitLabEmulator, record: dict[str, Any], base: str) -> dict[str, Any]:
+    approved = sum(1 for a in record["approvals"] if a["status"] == "approved")
+    view = {k: v for k, v in record.items() if k not in ("user_id", "required")}
+    return {**view, "user": emu.users[record["user_id"]].entity(base),
+            "pending_approval_count": max(record["required"] - approved, 0) if record["status"] == "blocked" else 0}
+
+
+def _deployment(target: Project, ident: str) -> dict[str, Any]:
+    found = next((d for d in getattr(target, "deployments", []) if str(d["id"]) == ident), None)
+    if found is None:
+        raise error(404, "404 Not found")
+    return found
+
+
+def get_deployment(emu: GitLabEmulator, request: Request) -> Response:
+    target = project(emu, request)
+    return json_response(200, _deployment_view(emu, _deployment(target, request.params["deployment_id"]),
+                                               request.base_url))
+
+
+def _may_deploy(emu: GitLabEmulator, target: Project, user: User, protection: dict[str, Any]) -> bool:
+    role = user.role if user.projects is None or target.id in user.projects else 0
+    for level in protection["deploy_access_levels"]:
+        if level["user_id"] == user.id or (level["access_level"] is not None and role >= level["access_level"]):
+            return True
+        group = emu.groups.get(level["group_id"]) if level["group_id"] is not None else None
+        if group is not None and user.id in getattr(group, "members", set()):
+            return True
+    return False
+
+
+def approve_deployment(emu: GitLabEmulator, request: Request) -> Response:
+    target = project(emu, request, DEVELOPER)
+    user = authenticated(request)
+    data = body(request)
+    require(data, "status")
+    if data["status"] not in ("approved", "rejected"):
+        raise param_error("status does not have a valid value")
+    with emu.lock:
+        record = _deployment(target, request.params["deployment_id"])
+        protection = _store(target).get(record["environment"]["name"])
+        # the texts below are unverified (Deployments::ApprovalService)
+        if record["status"] != "blocked" or protection is None:
+            raise error(400, "This deployment job is not waiting for approvals.")
+        if not _may_deploy(emu, target, user, protection):
+            raise error(400, "You do not have permission to approve or reject this deployment.")
+        if record["user_id"] == user.id:
+            raise error(400, "You cannot approve your own deployment.")
+        approval = {"user": user.entity(request.base_url), "status": data["status"],
+                    "created_at": now_iso(), "comment": data.get("comment")}
+        record["approvals"] = [a for a in record["approvals"] if a["user"]["id"] != user.id] + [approval]
+        if data["status"] == "rejected":
+            record["status"] = "canceled"
+        elif sum(1 for a in record["approvals"] if a["status"] == "approved") >= record["required"]:
+            record["status"] = "created"  # unblocked: the deploy job may run
+    return json_response(201, approval)
+
+
 def list_users(emu: GitLabEmulator, request: Request) -> Response:
     wanted = request.arg("username")
     users = [u for u in emu.users.values() if wanted is None or u.username.lower() == wanted.lower()]
@@ -142,4 +221,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", P, list_protected), ("POST", P, protect),
     ("GET", ONE, one), ("PUT", ONE, one), ("DELETE", ONE, one),
     ("GET", f"{API}/users", list_users),
+    ("GET", rf"{API}/projects/{ID}/deployments/(?P<deployment_id>\d+)", get_deployment),
+    ("POST", rf"{API}/projects/{ID}/deployments/(?P<deployment_id>\d+)/approval", approve_deployment),
 ]

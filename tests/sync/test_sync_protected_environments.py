@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import gitlab as gitlab_lib
+import pytest
 from ci_gen.sync.command import run_sync
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator
@@ -121,3 +122,25 @@ def test_staging_sharing_production_kubeconfig_on_gitlab_is_reported(tmp_path: P
                           "environment_scope": "staging"})
     second = _sync(fleet, tmp_path / "r2.json")
     assert second["projects"][0]["warnings"] == [] and second["projects"][0]["status"] == "unchanged"
+
+
+def test_after_sync_only_the_named_approver_unblocks_a_production_deployment(
+        tmp_path: Path, gitlab_env: GitLabEmulator) -> None:
+    gitlab_env.add_user("alice", "glpat-alice", name="Alice")
+    gitlab_env.add_user("dev", "glpat-dev")  # a Maintainer, as everyone who could press a manual button
+    fleet = _setup(tmp_path, gitlab_env, "{users: [alice]}")
+    _sync(fleet, tmp_path / "r.json")
+    deployment = gitlab_env.add_deployment("ml/app", "production")
+    assert deployment["status"] == "blocked"  # the deploy job waits, whoever started the pipeline
+
+    def approve(token: str) -> dict[str, Any]:
+        with gitlab_lib.Gitlab(gitlab_env.url, private_token=token) as gl:
+            result: dict[str, Any] = gl.projects.get("ml/app", lazy=True).deployments.get(
+                deployment["id"]).approval(status="approved")
+            return result
+
+    with pytest.raises(gitlab_lib.GitlabDeploymentApprovalError, match="permission"):
+        approve("glpat-dev")  # a user the manifest does not name
+    assert approve("glpat-alice")["status"] == "approved"
+    with gitlab_lib.Gitlab(gitlab_env.url, private_token=gitlab_env.token) as gl:
+        assert gl.projects.get("ml/app", lazy=True).deployments.get(deployment["id"]).status == "created"
