@@ -153,18 +153,20 @@ def _describe_live(current: dict[str, Any]) -> str:
     return f"deployers: {', '.join(who)}\nrequired approvals: {current.get('required_approval_count') or 0}\n"
 
 
-def kubeconfig_warnings(project: Any, manifest: Any) -> list[Change]:
+def kubeconfig_warnings(project: Any, manifest: Any, live: list[Any] | None = None) -> list[Change]:
     """The GitLab side of "staging never holds production's kubeconfig": the `KUBECONFIG` CI/CD
     variable a deploy job gets is the one whose environment scope matches its environment, so a
     non-production environment that would get the same variable as a production one is reported.
-    One variables listing, only for a manifest with production and non-production environments."""
+    One variables listing (none when the caller listed them already: `live`), only for a manifest
+    with production and non-production environments."""
     deploy = manifest.deploy
     tiers = {e.name: e.tier for e in deploy.environments} if deploy is not None else {}
     production = [name for name, tier in tiers.items() if tier == "production"]
     if not production or len(production) == len(tiers):
         return []
-    scopes = [getattr(v, "environment_scope", "*") or "*" for v in project.variables.list(get_all=True)
-              if v.key == "KUBECONFIG"]
+    if live is None:
+        live = list(project.variables.list(get_all=True))
+    scopes = [getattr(v, "environment_scope", "*") or "*" for v in live if v.key == "KUBECONFIG"]
     changes = []
     for name, tier in tiers.items():
         if tier == "production":
