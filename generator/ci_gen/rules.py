@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .errors import Problem
+from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
 from .yamlio import Document
@@ -211,4 +212,5 @@ RULES: tuple[Rule, ...] = (
     check_deploy,
     check_variables,
     check_schedules,
+    check_operate,
 )
