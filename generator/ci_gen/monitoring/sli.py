@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass
 
 from ..manifest import Manifest
+from ..plan import SLI_FILE as SLI_FILE  # one path for render and the steps
 
 SELECTOR = "<selector>"
 WINDOW = "<window>"
-SLI_FILE = ".ci-gen/monitoring/sli.json"
 SLO_PERIOD = "30d"
 
 # The metric names of the Prometheus client libraries' HTTP instrumentation.
