@@ -78,9 +78,11 @@ def _alert(manifest: Manifest, name: str, expr: str, severity: str, summary: str
     if duration:
         rule["for"] = duration
     rule["labels"] = {**labels, **extra, "app": manifest.name, "severity": severity}
+    # $labels holds the expression's labels only: a rule's own environment label is not in it
+    where = extra.get("environment") or "{{ $labels.environment }}"
     rule["annotations"] = {
-        "summary": summary,
-        "description": "{{ $labels.app }} in {{ $labels.environment }}: " + summary + " (value {{ $value | humanize }})",
+        "summary": f"{manifest.name}: {summary}",
+        "description": f"{manifest.name} in {where}: {summary} (value {{{{ $value | humanize }}}})",
         "runbook_url": runbook(manifest, name),
     }
     return rule
