@@ -24,7 +24,9 @@ COUNT = "http_request_duration_seconds_count"
 
 TEMPLATES: dict[str, str] = {
     "request_rate": f"sum(rate({REQUESTS}{{{SELECTOR}}}[{WINDOW}]))",
-    "error_ratio": (f'sum(rate({REQUESTS}{{{SELECTOR},code=~"5.."}}[{WINDOW}]))'
+    # `or vector(0)`: client libraries create the 5xx series at the first error, so a healthy
+    # service has none; its error ratio is 0, not "no data" (which fails a canary)
+    "error_ratio": (f'(sum(rate({REQUESTS}{{{SELECTOR},code=~"5.."}}[{WINDOW}])) or vector(0))'
                     f" / sum(rate({REQUESTS}{{{SELECTOR}}}[{WINDOW}]))"),
     "latency_p50_ms": f"histogram_quantile(0.5, sum by (le) (rate({BUCKETS}{{{SELECTOR}}}[{WINDOW}]))) * 1000",
     "latency_p90_ms": f"histogram_quantile(0.9, sum by (le) (rate({BUCKETS}{{{SELECTOR}}}[{WINDOW}]))) * 1000",
