@@ -178,3 +178,29 @@ def _firing(alert: str, at: str, alerts: list[dict[str, str]]) -> dict:
         full = {"__name__": "ALERTS", "alertname": alert, "alertstate": "firing", **labels, "app": APP, "team": "fraud"}
         samples.append({"labels": "{" + ",".join(f'{k}="{v}"' for k, v in sorted(full.items())) + "}", "value": 1})
     return {"expr": alerts_expr(alert), "eval_time": at, "exp_samples": samples}
+
+
+def test_lint_runs_promtool_on_the_committed_rules(tmp_path: Path) -> None:
+    import json
+    import shutil
+    import sys
+
+    from tests.monitoring.conftest import EXAMPLE
+
+    require("promtool", "apt-get install prometheus")
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE.parent, repo)
+
+    def lint() -> tuple[int, dict[str, list[str]]]:
+        proc = subprocess.run([sys.executable, "-m", "ci_gen", "lint", "-o", "json"], cwd=repo,
+                              capture_output=True, text=True, check=False, timeout=300)
+        results = json.loads(proc.stdout)["results"]
+        return proc.returncode, {r["file"]: r["problems"] for r in results if "monitoring" in r["file"]}
+
+    code, results = lint()
+    assert (code, results) == (0, {RULES: [], ".ci-gen/monitoring/prometheus.yml": []})
+    with open(repo / RULES, "a") as handle:
+        handle.write('      - alert: "Broken"\n        expr: "rate(up[5m]"\n')
+    code, results = lint()
+    assert code == 1
+    assert any("promtool" in p and "parse error" in p for p in results[RULES]), results
