@@ -75,7 +75,8 @@ def build(manifest: Manifest) -> dict[str, Any]:
     from grafana_foundation_sdk.builders import dashboard as gd
     from grafana_foundation_sdk.builders import heatmap, prometheus, stat, timeseries
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
-    from grafana_foundation_sdk.models.dashboard import DataSourceRef
+    from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
+    from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
     source = DataSourceRef(type_val="prometheus", uid="${datasource}")
     app = json.dumps(manifest.name)
@@ -84,20 +85,20 @@ def build(manifest: Manifest) -> dict[str, Any]:
         .refresh("30s").time("now-6h", "now").timezone("utc")
         .with_variable(gd.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
         .with_variable(gd.QueryVariable("environment").label("environment").datasource(source)
-                       .query(f"label_values(http_requests_total{{app={app}}}, environment)").refresh(2))
+                       .query(f"label_values(http_requests_total{{app={app}}}, environment)").refresh(VariableRefresh.ON_TIME_RANGE_CHANGED))
         .with_variable(gd.QueryVariable("pod").label("pod").datasource(source).include_all(True).multi(True)
                        .all_value(".*")
-                       .query(f'label_values(http_requests_total{{app={app},environment="$environment"}}, pod)').refresh(2))
+                       .query(f'label_values(http_requests_total{{app={app},environment="$environment"}}, pod)').refresh(VariableRefresh.ON_TIME_RANGE_CHANGED))
         .annotation(gd.AnnotationQuery().name("Deployments").datasource(source).enable(True)
                     .icon_color("blue").expr(annotation_expr(manifest)))
     )
-    builders = {"timeseries": timeseries.Panel, "stat": stat.Panel, "heatmap": heatmap.Panel}
-    for index, spec in enumerate(panels(manifest)):
+    builders: dict[str, Any] = {"timeseries": timeseries.Panel, "stat": stat.Panel, "heatmap": heatmap.Panel}
+    for spec in panels(manifest):
         panel = builders[spec.kind]().title(spec.title).unit(spec.unit).datasource(source).height(8).span(12)
         for ref, (expr, legend) in enumerate(spec.queries):
             query = prometheus.Dataquery().expr(expr).legend_format(legend).ref_id("ABCDEFGH"[ref])
             if spec.kind == "heatmap":
-                query = query.format("heatmap")
+                query = query.format(PromQueryFormat.HEATMAP)
             panel = panel.with_target(query)
         board = board.with_panel(panel)
     built: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
