@@ -75,7 +75,7 @@ def test_dashboard_parses_with_the_sdk_models_and_has_every_panel(files) -> None
     assert titles == ["p90 latency", "Request rate", "Error ratio (5xx)", "Error budget remaining (30 d)",
                       "Latency heatmap", "Replicas and autoscaler", "GPU utilisation per pod", "GPU memory used per pod"]
     assert [v["name"] for v in raw["templating"]["list"]] == ["datasource", "environment", "pod"]
-    assert raw["annotations"]["list"][0]["name"] == "Deployments"
+    assert [a["name"] for a in raw["annotations"]["list"]] == ["Deployments", "Pipeline deployments"]
     for panel in raw["panels"]:
         assert panel["targets"] and all(t["expr"] and t["refId"] for t in panel["targets"])
 

@@ -71,6 +71,12 @@ def annotation_expr(manifest: Manifest) -> str:
             f"{{deployment=~{json.dumps(manifest.name + '(-canary)?')}}}[2m]) > 0")
 
 
+def pipeline_annotation_expr(manifest: Manifest) -> str:
+    # the rollout step's events in the Pushgateway (CI_GEN_PUSHGATEWAY_URL)
+    return (f"changes(ci_gen_deploy_start_timestamp_seconds"
+            f'{{app={json.dumps(manifest.name)},environment="$environment"}}[2m]) > 0')
+
+
 def build(manifest: Manifest) -> dict[str, Any]:
     from grafana_foundation_sdk.builders import dashboard as gd
     from grafana_foundation_sdk.builders import heatmap, prometheus, stat, timeseries
@@ -91,6 +97,8 @@ def build(manifest: Manifest) -> dict[str, Any]:
                        .query(f'label_values(http_requests_total{{app={app},environment="$environment"}}, pod)').refresh(VariableRefresh.ON_TIME_RANGE_CHANGED))
         .annotation(gd.AnnotationQuery().name("Deployments").datasource(source).enable(True)
                     .icon_color("blue").expr(annotation_expr(manifest)))
+        .annotation(gd.AnnotationQuery().name("Pipeline deployments").datasource(source).enable(True)
+                    .icon_color("purple").expr(pipeline_annotation_expr(manifest)))
     )
     builders: dict[str, Any] = {"timeseries": timeseries.Panel, "stat": stat.Panel, "heatmap": heatmap.Panel}
     for spec in panels(manifest):
