@@ -148,3 +148,17 @@ def test_braces_in_label_values_are_refused() -> None:
 
     with pytest.raises(ManifestError, match="monitoring.labels.team"):
         manifest_from(BASE + 'monitoring: {labels: {team: "{{ query \\"up\\" }}"}}\n')
+
+
+def test_a_hostile_smoke_command_reaches_both_pipelines_verbatim() -> None:
+    from ruamel.yaml import YAML
+
+    from ci_gen.render import render_manifest
+    from ci_gen.templating import groovy_str
+
+    smoke = """curl "$CI_GEN_SERVICE_URL" '; rm -rf / # ${env.X} {{ x }} $(id) `id`"""
+    text_ = BASE.replace("deploy:\n", f"deploy:\n  smoke: {json.dumps(smoke)}\n")
+    files = render_manifest(manifest_from(text_), text_.encode()).files
+    gitlab = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"].decode())
+    assert gitlab["verify-prod"]["variables"]["CI_GEN_SMOKE"] == {"value": smoke, "expand": False}
+    assert f"CI_GEN_SMOKE = {groovy_str(smoke)}" in files["Jenkinsfile"].decode()
