@@ -4,8 +4,8 @@ Prometheus loads the generated prometheus.yml (pod discovery swapped for a stati
 scrape and evaluation intervals cut to 1 s so the test takes seconds, and an `alerting:` block
 naming the test's Alertmanager) and the generated rules.yml, and scrapes a small exporter built
 with prometheus_client that serves healthy or failing traffic. The test proves: the recording
-rules produce the expected values; every dashboard panel over the app's own metrics returns
-data; the verify step passes while healthy and, when the exporter turns bad during its watch,
+rules produce the expected values; every dashboard panel and the deployment annotation return
+data (the exporter also serves the kube-state-metrics and DCGM series those panels read); the verify step passes while healthy and, when the exporter turns bad during its watch,
 rolls the release back on the fake Kubernetes API; a page-level burn alert reaches a real
 Alertmanager, whose webhook receiver the test runs.
 """
@@ -43,6 +43,21 @@ class Exporter:
         self.registry = client.CollectorRegistry()
         self.requests = client.Counter("http_requests", "requests", ["code"], registry=self.registry)
         self.latency = client.Histogram("http_request_duration_seconds", "latency", registry=self.registry)
+        # what kube-state-metrics and the DCGM exporter would serve, for the dashboard's other panels
+        gauges = {name: client.Gauge(name, name, labels, registry=self.registry) for name, labels in (
+            ("kube_deployment_status_replicas_available", ["deployment"]),
+            ("kube_deployment_status_observed_generation", ["deployment"]),
+            ("kube_horizontalpodautoscaler_status_desired_replicas", ["horizontalpodautoscaler"]),
+            ("kube_horizontalpodautoscaler_spec_max_replicas", ["horizontalpodautoscaler"]),
+            ("DCGM_FI_DEV_GPU_UTIL", ["gpu"]), ("DCGM_FI_DEV_FB_USED", ["gpu"]), ("DCGM_FI_DEV_FB_FREE", ["gpu"]))}
+        for name, value in (("kube_deployment_status_replicas_available", 2), ("kube_deployment_status_observed_generation", 1)):
+            gauges[name].labels(deployment=APP).set(value)
+        for name, value in (("kube_horizontalpodautoscaler_status_desired_replicas", 2),
+                            ("kube_horizontalpodautoscaler_spec_max_replicas", 10)):
+            gauges[name].labels(horizontalpodautoscaler=APP).set(value)
+        for name, value in (("DCGM_FI_DEV_GPU_UTIL", 42), ("DCGM_FI_DEV_FB_USED", 4000), ("DCGM_FI_DEV_FB_FREE", 12000)):
+            gauges[name].labels(gpu="0").set(value)
+        self.generation = gauges["kube_deployment_status_observed_generation"].labels(deployment=APP)
         self.failing = False
         self.stopped = threading.Event()
         self.server, self.thread = client.start_http_server(0, addr="127.0.0.1", registry=self.registry)
@@ -169,16 +184,25 @@ def test_recording_rules_produce_the_slis(stack: Stack) -> None:
     assert stack.query('ci_gen:request_rate:rate5m{environment="staging"}') == []
 
 
-def test_every_app_panel_of_the_dashboard_returns_data(stack: Stack, manifest) -> None:
+def test_every_panel_and_annotation_of_the_dashboard_returns_data(stack: Stack, manifest) -> None:
+    """The exporter also serves the kube-state-metrics and DCGM series the other panels read."""
     stack.wait_value('ci_gen:request_rate:rate5m{environment="production"}')
-    specs = [s for s in dashboard.panels(manifest) if s.source == "app"]
-    assert {s.title for s in specs} >= {"p90 latency", "Request rate", "Error ratio (5xx)",
-                                        "Error budget remaining (30 d)", "Latency heatmap"}
+    specs = dashboard.panels(manifest)
+    assert {s.source for s in specs} == {"app", "kube-state-metrics", "dcgm"}
+    stack.exporter.generation.inc()  # a rollout started
+    stack.wait_value(substitute(dashboard.annotation_expr(manifest)))
     for spec in specs:
         for expr, _ in spec.queries:
-            promql = (expr.replace("$environment", "production").replace("$pod", ".*")
-                      .replace("$__rate_interval", "1m"))
+            promql = substitute(expr)
             assert stack.query(promql), f"panel {spec.title!r} returned no data for {promql}"
+    # the GPU recording rules select the app's pods in the environment's namespace
+    assert stack.wait_value('ci_gen:gpu_utilization:avg{environment="production"}') == 42
+    assert stack.wait_value('ci_gen:gpu_memory_used:ratio{environment="production"}') == 0.25
+
+
+def substitute(expr: str) -> str:
+    """Grafana's variables as a user would pick them."""
+    return expr.replace("$environment", "production").replace("$pod", ".*").replace("$__rate_interval", "1m")
 
 
 def test_verify_passes_healthy_then_rolls_back_when_the_app_turns_bad(stack: Stack, run_step, kube_env, fake_kube,
