@@ -25,6 +25,11 @@ def check_operate(doc: Document, data: dict[str, Any], _: Path | None) -> list[P
         problems.append(_at(doc, ("monitoring",), "monitoring needs a deploy section: it watches the deployed environments"))
     if not isinstance(deploy, dict):
         return problems
+    monitoring = data.get("monitoring")
+    if isinstance(monitoring, dict) and monitoring.get("operator") and deploy.get("manifests"):
+        problems.append(_at(doc, ("monitoring", "operator"),
+                            "operator objects go into .ci-gen/k8s/<env>/, which deploy.manifests replaces; "
+                            "add a ServiceMonitor and a PrometheusRule (from .ci-gen/monitoring/rules.yml) to your manifests"))
     autoscale = deploy.get("autoscale")
     if isinstance(autoscale, dict):
         low, high = autoscale.get("min", 1), autoscale.get("max", 1)

@@ -162,3 +162,13 @@ def test_a_hostile_smoke_command_reaches_both_pipelines_verbatim() -> None:
     gitlab = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"].decode())
     assert gitlab["verify-prod"]["variables"]["CI_GEN_SMOKE"] == {"value": smoke, "expand": False}
     assert f"CI_GEN_SMOKE = {groovy_str(smoke)}" in files["Jenkinsfile"].decode()
+
+
+def test_operator_objects_need_the_generated_manifests(tmp_path: Path) -> None:
+    from ci_gen.errors import ManifestError
+    from ci_gen.manifest import load_manifest_text
+
+    (tmp_path / "deploy").mkdir()
+    text_ = BASE.replace("deploy:\n", "deploy:\n  manifests: deploy\n") + "monitoring: {operator: true}\n"
+    with pytest.raises(ManifestError, match=r"ci-gen.yaml:7:14: monitoring.operator: operator objects go into"):
+        load_manifest_text(text_, repo_root=tmp_path)
