@@ -204,3 +204,23 @@ def test_lint_runs_promtool_on_the_committed_rules(tmp_path: Path) -> None:
     code, results = lint()
     assert code == 1
     assert any("promtool" in p and "parse error" in p for p in results[RULES]), results
+
+
+CASES = sorted(p for p in list((Path(__file__).resolve().parents[2] / "examples").glob("*/ci-gen.yaml"))
+               + list((Path(__file__).resolve().parents[2] / "tests" / "golden").glob("*/ci-gen.yaml")))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.parent.name for p in CASES])
+def test_every_case_with_monitoring_passes_promtool(case: Path) -> None:
+    from ci_gen.manifest import load_manifest
+    from ci_gen.monitoring.lint import lint_monitoring
+    from ci_gen.render import render_manifest
+
+    require("promtool", "apt-get install prometheus")
+    manifest = load_manifest(case)
+    if manifest.monitoring is None:
+        pytest.skip("no monitoring section")
+    rules = render_manifest(manifest, case.read_bytes()).files[RULES].decode()
+    results = lint_monitoring(manifest, rules)
+    assert [(r.file, r.problems, r.skipped) for r in results] == [
+        (RULES, (), None), (".ci-gen/monitoring/prometheus.yml", (), None)]
