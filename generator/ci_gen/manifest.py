@@ -142,9 +142,26 @@ class Runners:
 
 
 @dataclass(frozen=True)
+class MultibranchSettings:
+    """`jenkins.multibranch`: how a Multibranch Pipeline project finds branches. None where the
+    manifest leaves the choice to the source (see `sync.jenkins_multibranch`)."""
+
+    source: str | None = None  # "gitlab" | "git"
+    server: str = "default"
+    branches: str | None = None
+    merge_requests: str | None = None
+    tags: bool = False
+    days_to_keep: int | None = None
+    num_to_keep: int | None = None
+    scan: str = "1d"
+
+
+@dataclass(frozen=True)
 class JenkinsSettings:
     folder: str | None
     credentials: tuple[tuple[str, str], ...]  # (purpose, credential id)
+    kind: str = "pipeline"  # "pipeline" | "multibranch"
+    multibranch: MultibranchSettings = MultibranchSettings()
 
     def credential(self, purpose: str) -> str | None:
         return dict(self.credentials).get(purpose)
@@ -211,13 +228,24 @@ def build(data: dict[str, Any], file: str) -> Manifest:
         scan=_scan(data["scan"]),
         deploy=_deploy(data["deploy"]) if "deploy" in data else None,
         runners=_runners(data["runners"]),
-        jenkins=JenkinsSettings(data["jenkins"].get("folder"), tuple(sorted(data["jenkins"]["credentials"].items()))),
+        jenkins=_jenkins(data["jenkins"]),
         gitlab=GitlabSettings(data["gitlab"].get("project")),
         variables=tuple((k, _text(v)) for k, v in data["variables"].items()),
         secrets=tuple(data["secrets"]),
         schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]),
         monitoring=_monitoring(data["monitoring"]) if "monitoring" in data else None,
     )
+
+
+def _jenkins(data: dict[str, Any]) -> JenkinsSettings:
+    branching = data.get("multibranch", {})
+    orphaned = branching.get("orphaned", {})
+    multibranch = MultibranchSettings(
+        branching.get("source"), branching.get("server", "default"), branching.get("branches"),
+        branching.get("merge_requests"), bool(branching.get("tags", False)), orphaned.get("days_to_keep"),
+        orphaned.get("num_to_keep"), branching.get("scan", "1d"))
+    return JenkinsSettings(data.get("folder"), tuple(sorted(data["credentials"].items())),
+                           data.get("kind", "pipeline"), multibranch)
 
 
 def _text(value: Any) -> str:

@@ -75,6 +75,9 @@ class Pipeline:
     crons: tuple[str, ...]
     runners: Runners  # the manifest's runner classes, as the renderers need them
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
+    # Multibranch Jenkins only: every branch runs this Jenkinsfile, so each schedule fires only
+    # on its own branch ((branch, its crons), sorted); empty for a single-branch Pipeline job.
+    crons_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -102,10 +105,18 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
+        crons_by_branch=_crons_by_branch(manifest) if manifest.jenkins.kind == "multibranch" else (),
         runners=manifest.runners,
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
+
+
+def _crons_by_branch(manifest: Manifest) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    branches: dict[str, set[str]] = {}
+    for schedule in manifest.schedules:
+        branches.setdefault(schedule.branch, set()).add(schedule.cron)
+    return tuple((branch, tuple(sorted(crons))) for branch, crons in sorted(branches.items()))
 
 
 def _model_file(manifest: Manifest) -> str:

@@ -195,6 +195,27 @@ def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list
     ]
 
 
+def check_multibranch(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    """What Jenkins would silently not do: multibranch settings on a single-branch Pipeline job,
+    merge requests or a branch strategy asked of a plain git branch source (it has neither)."""
+    settings = _get(data, ("jenkins", "multibranch"))
+    if not isinstance(settings, dict) or not settings:
+        return []
+    where = ("jenkins", "multibranch")
+    if _get(data, ("jenkins", "kind")) != "multibranch":
+        return [_at(doc, where, "applies only to 'kind: multibranch' (set jenkins.kind, or remove this)")]
+    if settings.get("source") != "git":
+        return []
+    problems = []
+    if settings.get("branches", "all") != "all":
+        problems.append(_at(doc, where + ("branches",), "a git branch source discovers all branches; "
+                                                          "branch strategies need source gitlab"))
+    if settings.get("merge_requests", "none") != "none":
+        problems.append(_at(doc, where + ("merge_requests",), "a git branch source has no merge requests; "
+                                                                "use source gitlab"))
+    return problems
+
+
 def _get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
@@ -212,5 +233,6 @@ RULES: tuple[Rule, ...] = (
     check_deploy,
     check_variables,
     check_schedules,
+    check_multibranch,
     check_operate,
 )
