@@ -1,4 +1,5 @@
-"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy."""
+"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy, and the
+monitoring files with promtool."""
 from __future__ import annotations
 
 from ..errors import ManifestError
@@ -33,6 +34,16 @@ def run(ws: Workspace, fmt: str) -> int:
         results.append(lint_gitlab(".gitlab-ci.yml", texts[".gitlab-ci.yml"]))
     if "Jenkinsfile" in texts:
         results += lint_jenkins({"Jenkinsfile": texts["Jenkinsfile"]})
+    if manifest.monitoring is not None:
+        from ..monitoring.lint import RULES_PATH, lint_monitoring
+
+        on_disk = ws.root / RULES_PATH
+        if on_disk.is_file():
+            rules = on_disk.read_text(encoding="utf-8")
+        else:
+            rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
+            rules = rendered.files[RULES_PATH].decode("utf-8")
+        results += lint_monitoring(manifest, rules)
     lines = []
     for r in results:
         lines += list(r.problems) or [f"{r.file}: {r.skipped}" if r.skipped else f"{r.file}: ok"]
