@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import ServerError, UsageError
 from .redaction import scrub, scrub_data
+from .yamlio import read_text
 
 MANIFEST = "ci-gen.yaml"
 
@@ -34,7 +35,7 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
     path = directory / MANIFEST
     if not path.is_file():
         raise UsageError(f"no {MANIFEST} in {directory}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, MANIFEST)  # the limits and errors of `validate`
     manifest = api.load_manifest_text(text, MANIFEST)
     files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []

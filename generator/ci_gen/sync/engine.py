@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..errors import CiGenError, UserError
 from ..redaction import public_url
+from ..yamlio import read_text
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
@@ -93,7 +94,7 @@ class Engine:
             if not path.is_file():
                 work.result.fail(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}")
                 return None
-            return path.read_text(encoding="utf-8")
+            return read_text(path, MANIFEST_NAME)  # the limits and errors of `validate`
         if self.gitlab is None:
             work.result.fail(f"{source.origin}: no GitLab server configured to read {source.gitlab_path}")
             return None

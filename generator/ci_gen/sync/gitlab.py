@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..yamlio import MAX_BYTES, decode
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
                               apply_variable, plan_schedules, plan_variables)
 from .model import Change
 
 MANIFEST = "ci-gen.yaml"
+CHUNK = 64 * 1024
 MR_TITLE = "ci-gen: update generated CI files"
 
 
@@ -71,14 +73,21 @@ class GitLabBackend:
         import gitlab
 
         try:
-            raw = self.project(path).files.raw(MANIFEST, ref=ref)
+            # Streamed and cut off past the limit: a project's file must not decide how much
+            # memory a fleet sync uses. The same checks as a local read then apply.
+            chunks = self.project(path).files.raw(MANIFEST, ref=ref, streamed=True, iterator=True, chunk_size=CHUNK)
+            raw = bytearray()
+            for chunk in chunks:
+                raw += chunk
+                if len(raw) > MAX_BYTES:
+                    break
         except gitlab.GitlabGetError as exc:
             if exc.response_code == 404 and "Project" in str(exc.error_message):
                 raise ValueError(f"GitLab project {path} not found (or the token cannot see it)") from None
             if exc.response_code == 404:
                 return None
             raise
-        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        return decode(bytes(raw), MANIFEST)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
         if target.ref or target.default_branch:
