@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_PLAIN_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")  # the spellings str(int) gives back
 INT_TAG = "tag:yaml.org,2002:int"
 
 
