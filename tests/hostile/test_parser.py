@@ -290,3 +290,33 @@ def test_a_hostile_fleet_file_is_one_located_error(content: bytes, words: str, c
     (tmp_path / "fleet.yaml").write_bytes(content)
     outcome = run_process(command, cwd=tmp_path, timeout=30, env={"HOME": str(tmp_path)})
     one_problem(outcome, words, file="fleet.yaml")
+
+
+def test_a_huge_gitlab_manifest_is_not_downloaded_whole(gitlab_emulator: GitLabEmulator,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # 50 MB served over real HTTP: the read stops past the limit (before, python-gitlab's
+    # `files.raw` returned the whole body as one bytes object). Counted at the socket, in this
+    # thread only: the emulator serves from its own threads.
+    import socket
+    import threading
+
+    import gitlab as gitlab_lib
+
+    from ci_gen.sync.gitlab import GitLabBackend
+
+    gitlab_emulator.add_project("ml/huge", files={"ci-gen.yaml": HEAD + b"#" + b"x" * (50 * 1024 * 1024) + b"\n"})
+    backend = GitLabBackend(gitlab_lib.Gitlab(gitlab_emulator.url, private_token=gitlab_emulator.token, timeout=30))
+    received = [0]
+    reader = threading.get_ident()
+    recv_into = socket.socket.recv_into
+
+    def counting(self: socket.socket, buffer: Any, *args: Any) -> int:
+        count: int = recv_into(self, buffer, *args)
+        if threading.get_ident() == reader:
+            received[0] += count
+        return count
+
+    monkeypatch.setattr(socket.socket, "recv_into", counting)
+    with pytest.raises(ManifestError, match="over 1,048,576 bytes"):
+        backend.read_manifest("ml/huge", None)
+    assert 1024 * 1024 < received[0] < 8 * 1024 * 1024, f"{received[0]:,} bytes received"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ManifestError, Problem
 from ..yamlio import MAX_BYTES, decode
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
@@ -87,6 +88,9 @@ class GitLabBackend:
             if exc.response_code == 404:
                 return None
             raise
+        if len(raw) > MAX_BYTES:
+            raise ManifestError([Problem(MANIFEST, 1, 1, "", f"file is over {MAX_BYTES:,} bytes (not read further); "
+                                                           f"the limit is {MAX_BYTES:,}")])
         return decode(bytes(raw), MANIFEST)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
