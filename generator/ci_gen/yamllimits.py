@@ -19,13 +19,10 @@ from typing import Any
 MAX_DEPTH = 64  # a manifest nests a handful of levels; ruamel's pure scanner is quadratic in depth
 C_LOADER_MAX_BOUND = 200  # far below the ~20,000 levels that overflow an 8 MB stack, for small thread stacks
 
-# libyaml's line breaks beyond \n and \r: a scan that split lines differently from the parser
-# could merge two of its columns into one, so such texts take the pure parser.
-_RARE_BREAKS = re.compile("[\x85\u2028\u2029]")
-# Where a block collection (or its first entry) can start: the first word of a line, and a word
-# after a standalone `-`, `?` or `:` indicator (`- - - x`, `? - x`, `: - x`). libyaml forbids a
-# block collection after `key: ` on the same line, so ordinary values do not count.
-_BLOCK_STARTS = re.compile(r"^[ \t]*(?=[^ \t\n])|(?:(?<=^[-?:])|(?<=[ \t][-?:]))[ \t]+(?=[^ \t\n])", re.M)
+# libyaml's line breaks beyond \n and \r, and the BOM it skips at the start of any line: a scan
+# that split lines or counted columns differently from the parser could merge two of its
+# columns into one, so such (rare) texts take the pure parser.
+_RARE = re.compile("[\x85\u2028\u2029\ufeff]")
 _INTERESTING = re.compile(r"""[\[\]{}"'#]""")
 _QUOTE_MAY_OPEN_AFTER = frozenset(" \t\n\r[{,:?")  # a quoted scalar starts only after one of these
 
@@ -33,7 +30,7 @@ _QUOTE_MAY_OPEN_AFTER = frozenset(" \t\n\r[{,:?")  # a quoted scalar starts only
 def nesting_bound(text: str, cap: int = C_LOADER_MAX_BOUND) -> int:
     """An upper bound of the node depth any YAML parser can build from `text`; once it is known
     to exceed `cap`, returns a value above `cap` without finishing the scan."""
-    if _RARE_BREAKS.search(text):
+    if _RARE.search(text):
         return cap + 1
     if "\r" in text:
         text = re.sub("\r\n?", "\n", text)  # libyaml's breaks: columns restart after either
@@ -47,14 +44,21 @@ def _block_columns(text: str, cap: int) -> int:
     """How many distinct columns block collections can start at.
 
     libyaml opens a block level only at a column greater than the enclosing one (plus, at most,
-    one indentless sequence per mapping), so block depth is at most twice this count."""
+    one indentless sequence per mapping), so block depth is at most twice this count. A block
+    collection starts at a line's first token, or right after a chain of `-`, `?`, `:`
+    indicators that begins the line (`- - ? - x`): after `key: `, after a tag or an anchor, and
+    after `---`, libyaml allows no block collection on the same line."""
     seen: set[int] = set()
-    line_start = 0
-    for match in _BLOCK_STARTS.finditer(text):
-        start = match.start()
-        if text.find("\n", line_start, start) != -1:  # a new line: its first match is at its start
-            line_start = text.rfind("\n", 0, start) + 1
-        seen.add(match.end() - line_start)
+    for line in text.split("\n"):
+        at = len(line) - len(line.lstrip(" \t"))
+        end = len(line)
+        while at < end:
+            seen.add(at)
+            if line[at] not in "-?:" or (at + 1 < end and line[at + 1] not in " \t"):
+                break
+            at += 1
+            while at < end and line[at] in " \t":
+                at += 1
         if 2 * len(seen) > cap:
             break
     return len(seen)

@@ -48,6 +48,9 @@ DEEP = {
     "flow-behind-tags": HEAD + b"x: " + b"!!seq [" * (N // 4) + b"]" * (N // 4) + b"\n",
     "flow-closers-in-quotes": HEAD + b'x: ["]]]]", ' + b"[" * N + b"]" * N + b"]\n",
     "block-indentation": HEAD + b"x:\n" + b"".join(b" " * i + b"- \n" for i in range(1, 1300)),
+    # libyaml skips a byte order mark at the start of any line, shifting every column after it
+    # (ruamel's pure parser, which such a text goes to, does not: for it the line is an error)
+    "bom-at-line-start": HEAD + b"x:\n\xef\xbb\xbf" + b"- " * N + b"x\n",
 }
 
 
@@ -81,8 +84,18 @@ def one_problem(outcome: Outcome, words: str, file: str = "ci-gen.yaml") -> re.M
 def test_deep_nesting_is_refused_never_crashes(case: str, command: list[str], tmp_path: Path) -> None:
     (tmp_path / "ci-gen.yaml").write_bytes(DEEP[case])
     outcome = run_process(command, cwd=tmp_path, timeout=20)
-    match = one_problem(outcome, "nested more than 64 levels deep")
+    words = "could not find expected ':'" if case == "bom-at-line-start" else "nested more than 64 levels deep"
+    match = one_problem(outcome, words)
     assert int(match["line"]) >= 4  # located where the nesting is, not 1:1
+
+
+@pytest.mark.parametrize("command", [["lint"], ["lint", "--server"], ["validate", "-o", "json"]])
+def test_other_readers_refuse_deep_nesting_the_same_way(command: list[str], tmp_path: Path) -> None:
+    (tmp_path / "ci-gen.yaml").write_bytes(DEEP["block-compact-sequence"])
+    outcome = run_process(command, cwd=tmp_path, timeout=20, env={"HOME": str(tmp_path)})
+    assert outcome.code == 1, outcome
+    assert_no_traceback(outcome)
+    assert "nested more than 64 levels deep" in outcome.out + outcome.err
 
 
 def test_nesting_up_to_the_limit_is_accepted() -> None:
@@ -116,7 +129,7 @@ def _event_depth(text: str) -> int:
 
 FRAGMENTS = ["- ", "? ", ": ", "-", "?", ":", "[", "]", "{", "}", ", ", ",", "'", "''", '"', '\\"', "\\",
              "#", " #", "a", "it's", "!!seq ", "&a ", "*a", "|\n", ">-\n", "\n", "\n  ", "\n    ", " ", "\t",
-             "\r\n", "\r", "key: ", "- [", "[a: ", '"a": ']
+             "\r\n", "\r", "\ufeff", "\u2028", "key: ", "- [", "[a: ", '"a": ']
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
