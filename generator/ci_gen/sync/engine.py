@@ -16,8 +16,9 @@ from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
 from .gitlab import GitLabBackend, GitLabTarget
-from .jenkins import JenkinsBackend, JenkinsState, missing_folders
-from .jenkins_xml import JobSpec
+from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders
+from .jenkins_xml import DEFAULT_FLEET, JobSpec, marker_project
+from .placement import inside, place
 from .model import Change, ProjectResult, Source
 from .options import SyncOptions
 
@@ -37,8 +38,9 @@ class Work:
 class Engine:
     def __init__(self, options: SyncOptions, gitlab_defaults: GitLabDefaults,
                  jenkins_defaults: JenkinsDefaults, jenkins: JenkinsBackend | None,
-                 gitlab: GitLabBackend | None, tick: Callable[[str], None] = lambda _: None) -> None:
-        self.options, self.tick = options, tick
+                 gitlab: GitLabBackend | None, tick: Callable[[str], None] = lambda _: None,
+                 fleet_id: str = DEFAULT_FLEET) -> None:
+        self.options, self.tick, self.fleet_id = options, tick, fleet_id
         self.gl_defaults, self.jk_defaults = gitlab_defaults, jenkins_defaults
         self.jenkins, self.gitlab = jenkins, gitlab
 
@@ -117,12 +119,12 @@ class Engine:
 
     def _job_spec(self, work: Work) -> JobSpec:
         manifest, source, d = work.manifest, work.source, self.jk_defaults
-        folder = manifest.jenkins.folder or d.folder or ""
+        name = place(d.folder, manifest.jenkins.folder, manifest.name)
         definition = self.options.jenkins_definition or d.definition
         crons = tuple(s.cron for s in manifest.schedules)
-        name = f"{folder}/{manifest.name}" if folder else manifest.name
         if definition == "inline":
-            return JobSpec(name, source.key, "inline", script=work.files["Jenkinsfile"].decode("utf-8"), crons=crons)
+            return JobSpec(name, source.key, self.fleet_id, "inline",
+                           script=work.files["Jenkinsfile"].decode("utf-8"), crons=crons)
         if not source.repo_url:
             raise UserError(f"{source.origin}: no repository URL for the Jenkins job (no git remote); "
                              "set repo_url in the fleet file or use the inline definition")
@@ -132,8 +134,8 @@ class Engine:
         creds = d.credentials_id or manifest.jenkins.credential("git") or ""
         # A checkout's remote often carries a token (GitLab CI's gitlab-ci-token:...@): the job
         # stores the bare URL and reaches the repository with its credentials id.
-        return JobSpec(name, source.key, "scm", repo_url=public_url(source.repo_url), branch=branch or "main",
-                       credentials_id=creds, script_path=d.script_path, crons=crons)
+        return JobSpec(name, source.key, self.fleet_id, "scm", repo_url=public_url(source.repo_url),
+                       branch=branch or "main", credentials_id=creds, script_path=d.script_path, crons=crons)
 
     # -- Jenkins, fleet-wide -----------------------------------------------------------------
     def _prepare_jenkins(self, works: list[Work]) -> JenkinsState | None:
@@ -198,9 +200,10 @@ class Engine:
                              "(ci-gen never writes secrets; add them in Settings > CI/CD > Variables)")
 
     def _prune(self, works: list[Work], state: JenkinsState) -> list[ProjectResult]:
-        """Delete managed jobs no project claims, within the folders this fleet uses (another
-        fleet's jobs elsewhere on the same Jenkins are not ours to judge). Refused when a project
-        could not be read, or none was: its job would look abandoned."""
+        """Delete this fleet's jobs whose project certainly left the fleet in this run, within
+        the fleet's folder only. Refused as a whole when a project could not be read (its job
+        would look abandoned), or none was; a job whose project is still listed but failed
+        anywhere is kept and named; a job is deleted only once proven unmodified (`prove`)."""
         unread = [w.source.key for w in works if w.manifest is None and w.result.skipped is None]
         read = [w for w in works if w.manifest is not None]
         if unread or not read:
@@ -210,19 +213,27 @@ class Engine:
             result.fail(f"prune skipped: {why}; nothing deleted")
             return [result]
         wanted = {w.job.full_name.lower() for w in works if w.job is not None}
-        scope = {(self.jk_defaults.folder or "").lower()}
-        scope |= {(w.manifest.jenkins.folder or self.jk_defaults.folder or "").lower() for w in read}
+        failed = {marker_project(w.source.key): w.source.key for w in works if w.result.error is not None}
         results = []
-        for item in sorted(state.managed_jobs(), key=lambda i: i.name):
-            if item.name.lower() in wanted or item.name.rpartition("/")[0].lower() not in scope:
+        for item in sorted(state.marked_jobs(self.fleet_id), key=lambda i: i.name):
+            if item.name.lower() in wanted or not inside(item.name, self.jk_defaults.folder):
                 continue
-            result = ProjectResult(f"jenkins:{item.name}", item.name,
-                                   [Change("jenkins", "job", item.name, "delete", detail="project left the fleet")])
-            if self.options.writes:
-                _guard(result, functools.partial(self.jenkins.delete_job, item.name),  # type: ignore[union-attr]
-                       jenkins_mod.describe_error)
+            assert item.marker is not None
+            result = ProjectResult(f"jenkins:{item.name}", item.name)
             results.append(result)
+            if item.marker.project in failed:
+                result.skipped = (f"not pruned: its project {failed[item.marker.project]} is still in the "
+                                  "fleet and failed in this run")
+                continue
+            _guard(result, functools.partial(self._prune_one, item, result), jenkins_mod.describe_error)
         return results
+
+    def _prune_one(self, item: Item, result: ProjectResult) -> None:
+        assert self.jenkins is not None and item.marker is not None
+        self.jenkins.prove(item.name, item.marker, self.fleet_id)  # a copy or an edited job: NotOurs
+        result.changes.append(Change("jenkins", "job", item.name, "delete", detail="project left the fleet"))
+        if self.options.writes:
+            self.jenkins.delete_job(item.name)
 
 
 def _reject_duplicates(works: list[Work]) -> None:

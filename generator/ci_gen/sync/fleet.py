@@ -11,6 +11,8 @@ from pathlib import Path
 from ..errors import ManifestError, Problem
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
+from .jenkins_xml import DEFAULT_FLEET
+from .placement import path_problem
 
 
 class Origin:
@@ -61,6 +63,7 @@ class JenkinsDefaults:
 @dataclass(frozen=True)
 class Fleet:
     file: Path
+    id: str  # recorded in the marker of every job the fleet writes
     jenkins_url: str | None
     gitlab_url: str | None
     gitlab: GitLabDefaults
@@ -77,7 +80,7 @@ def load_fleet(path: Path) -> Fleet:
     if problems:
         raise ManifestError(problems)
     fleet = _build(path, doc)
-    problems = _duplicates(doc, fleet)
+    problems = _duplicates(doc, fleet) + _folder(doc, fleet)
     if problems:
         raise ManifestError(problems)
     return fleet
@@ -95,6 +98,17 @@ def _duplicates(doc: Document, fleet: Fleet) -> list[Problem]:
                                     f"{key.split(':', 1)[1]} is listed twice (first at {seen[key]})"))
         seen.setdefault(key, entry.origin)
     return problems
+
+
+def _folder(doc: Document, fleet: Fleet) -> list[Problem]:
+    """The schema's pattern keeps out Jenkins' unsafe characters; `.`, `..` and a trailing dot
+    are segments it cannot see (a URL would lose them and land on another folder)."""
+    folder = fleet.jenkins.folder
+    problem = path_problem(folder) if folder is not None else None
+    if problem is None:
+        return []
+    line, col = doc.position(("defaults", "jenkins", "folder"))
+    return [Problem(doc.file, line, col, "defaults.jenkins.folder", problem)]
 
 
 def _validate(doc: Document) -> list[Problem]:
@@ -118,6 +132,7 @@ def _build(path: Path, doc: Document) -> Fleet:
     )
     return Fleet(
         file=path,
+        id=data.get("id", DEFAULT_FLEET),
         jenkins_url=servers.get("jenkins", {}).get("url"),
         gitlab_url=servers.get("gitlab", {}).get("url"),
         gitlab=GitLabDefaults(**defaults.get("gitlab", {})),
