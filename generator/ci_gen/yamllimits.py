@@ -17,7 +17,9 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64  # a manifest nests a handful of levels; ruamel's pure scanner is quadratic in depth
-C_LOADER_MAX_BOUND = 200  # far below the ~20,000 levels that overflow an 8 MB stack, for small thread stacks
+# About 25,000 levels overflow an 8 MiB main-thread stack; 200 leave room to spare even in a
+# 128 KiB thread stack (musl's default), where sync's worker threads may parse.
+C_LOADER_MAX_BOUND = 200
 
 # libyaml's line breaks beyond \n and \r, and the BOM it skips at the start of any line: a scan
 # that split lines or counted columns differently from the parser could merge two of its

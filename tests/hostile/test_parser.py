@@ -146,6 +146,18 @@ def test_the_bound_keeps_every_deep_spelling_away_from_the_c_loader(case: str) -
     assert nesting_bound(DEEP[case].decode()) > C_LOADER_MAX_BOUND
 
 
+def test_the_c_loader_takes_the_largest_bound_allowed_in_a_small_thread_stack() -> None:
+    # The margin behind C_LOADER_MAX_BOUND: sync parses in worker threads, whose stacks can be
+    # as small as 128 KiB (musl). Twice the bound must load there, in a fresh process.
+    code = ("import threading; threading.stack_size(128 * 1024)\n"
+            "from ci_gen import yamlio\n"
+            f"n = {2 * C_LOADER_MAX_BOUND}\n"
+            "def load(): print(yamlio._c_loader().load('x: ' + '[' * n + ']' * n) is not None)\n"
+            "worker = threading.Thread(target=load); worker.start(); worker.join()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "True\n"), done
+
+
 def test_committed_manifests_stay_on_the_fast_loader() -> None:
     # An overestimate only costs speed; on real manifests the bound stays far below the limit.
     repo = Path(__file__).resolve().parents[2]
