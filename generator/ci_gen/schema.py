@@ -27,7 +27,7 @@ def load_schema(name: str = "manifest") -> dict[str, Any]:
 def schema_problems(doc: Document, schema_name: str = "manifest") -> list[Problem]:
     """Every schema violation in `doc`, located and worded for a person."""
     schema = load_schema(schema_name)
-    problems = [_at(doc, path, _rewritten_int(value)) for path, value in _spelled_ints(doc.data, schema, schema, ())]
+    problems = [_at(doc, path, _rewritten_int(number)) for path, number in _spelled_ints(doc.data, schema, schema, ())]
     if conforms(doc.data, schema):
         return problems  # proven valid without importing jsonschema: the pre-commit path stays fast
     from jsonschema import Draft202012Validator
@@ -38,7 +38,8 @@ def schema_problems(doc: Document, schema_name: str = "manifest") -> list[Proble
     return problems
 
 
-def _spelled_ints(value: Any, node: Any, root: dict[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], SpelledInt]]:
+def _spelled_ints(value: Any, node: Any, root: dict[str, Any],
+                  path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], SpelledInt]]:
     """Integers YAML rewrote (`0755`, `0x1F`, `1_000`) where the schema also takes a string, so
     they would pass as "755", "31", "1000". A field that takes only strings is jsonschema's case."""
     if not isinstance(node, dict):

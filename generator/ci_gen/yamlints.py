@@ -41,7 +41,7 @@ def constructor_class(base: Any) -> Any:
     A subclass, not `base.add_constructor`: that would change every loader in the process
     (lint's GitLab-file loader among them)."""
 
-    class SpellingConstructor(base):  # type: ignore[misc, valid-type]
+    class SpellingConstructor(base):  # type: ignore[misc]
         def construct_yaml_int(self, node: Any) -> Any:
             return marked(super().construct_yaml_int(node), str(node.value))
 

@@ -1,7 +1,8 @@
 """Reading YAML input files safely, keeping line/column positions for error messages.
 
-Inputs come from repositories we do not control, so size, encoding and alias expansion are
-bounded before anything else looks at the data.
+Inputs come from repositories we do not control, so size, encoding, nesting depth and alias
+expansion are bounded before anything else looks at the data (see docs/security.md, "Parser
+limits").
 """
 from __future__ import annotations
 
@@ -95,7 +96,9 @@ def parse(text: str, display: str) -> Document:
 
 def _check_text(text: str, display: str) -> None:
     """The limits `decode` applies to bytes, for text that arrived as a str (the library API)."""
-    size = len(text) if len(text) > MAX_BYTES or len(text) * 4 <= MAX_BYTES else len(text.encode("utf-8", "surrogatepass"))
+    size = len(text)  # characters: a lower bound of the UTF-8 size, and exact for ASCII
+    if MAX_BYTES // 4 < size <= MAX_BYTES:
+        size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_BYTES:
         raise ManifestError([Problem(display, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")])
     if "\x00" in text:

@@ -149,7 +149,7 @@ def limited_composer() -> Any:
         class DepthError(MarkedYAMLError):
             pass
 
-        class LimitedComposer(Composer):  # type: ignore[misc]
+        class LimitedComposer(Composer):
             _levels = 0
 
             def compose_node(self, parent: Any, index: Any) -> Any:

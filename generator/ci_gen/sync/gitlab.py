@@ -89,8 +89,8 @@ class GitLabBackend:
                 return None
             raise
         if len(raw) > MAX_BYTES:
-            raise ManifestError([Problem(MANIFEST, 1, 1, "", f"file is over {MAX_BYTES:,} bytes (not read further); "
-                                                           f"the limit is {MAX_BYTES:,}")])
+            message = f"file is over {MAX_BYTES:,} bytes (not read further); the limit is {MAX_BYTES:,}"
+            raise ManifestError([Problem(MANIFEST, 1, 1, "", message)])
         return decode(bytes(raw), MANIFEST)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
