@@ -219,8 +219,11 @@ def test_quoted_and_decimal_values_are_kept_as_written() -> None:
     loaded = api.load_manifest_text(text)
     assert dict(loaded.variables) == {"MODE": "0755", "HEX": "0x1F", "COUNT": "12", "NEG": "-3"}
     assert loaded.deploy is not None and loaded.deploy.port == 8080  # an integer field takes any spelling
-    gitlab = api.render_manifest(loaded, text.encode()).files[".gitlab-ci.yml"].decode()
+    files = api.render_manifest(loaded, text.encode()).files
+    gitlab = files[".gitlab-ci.yml"].decode()
     assert 'MODE: "0755"' in gitlab or "MODE: '0755'" in gitlab
+    assert b"8080" in files[".ci-gen/k8s/dev/deployment.yaml"]
+    assert not any(b"0x1F90" in content for content in files.values())  # numbers render as numbers
 
 
 def test_a_nul_in_a_variable_value_is_refused(tmp_path: Path) -> None:
