@@ -72,7 +72,9 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
     if fleet:
-        return _render_fleet(fleet, out or directory or ".", **fleet_options)
+        from .paths import check_out_dir
+
+        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 

@@ -72,7 +72,7 @@ def post_config(emu: JenkinsEmulator, request: Request) -> Response:
     if item is None:
         return not_found()
     try:
-        config = parse_config(request.body)
+        config = parse_config(request.body, emu.active_plugins())
     except ConfigError as exc:
         return html(500, f"Oops! {exc}")
     if config.tag != item.config.tag:
@@ -109,13 +109,13 @@ def create_item(emu: JenkinsEmulator, request: Request) -> Response:
     if problem:
         return failure(problem)
     if mode is None and content_type in XML_TYPES:
-        return _create_from_xml(parent, name, request.body)
+        return _create_from_xml(parent, name, request.body, emu.active_plugins())
     return _create_from_form(emu, request, parent, name, mode, form)
 
 
-def _create_from_xml(parent: Item, name: str, body: bytes) -> Response:
+def _create_from_xml(parent: Item, name: str, body: bytes, plugins: set[str]) -> Response:
     try:
-        config = parse_config(body)
+        config = parse_config(body, plugins)
     except ConfigError as exc:
         return html(500, f"Oops! {exc}")
     parent.add(Item(name, config))
@@ -176,7 +176,7 @@ def _queue_location(request: Request, entry: QueueItem) -> Response:
 
 def build(emu: JenkinsEmulator, request: Request) -> Response:
     job = _item(emu, request)
-    if job is None or job.is_folder:
+    if job is None or job.is_group:
         return not_found()
     with_params = request.path.endswith("/buildWithParameters")
     if job.disabled:

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import CiGenError, UserError
+from ..paths import manifest_escape_reason
 from ..redaction import public_url
 from ..yamlio import read_text
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
 from .gitlab import GitLabBackend, GitLabTarget
-from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders
+from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
+from .jenkins_multibranch import resolve as resolve_multibranch
 from .jenkins_xml import DEFAULT_FLEET, JobSpec, marker_project
 from .placement import inside, place
 from .model import Change, ProjectResult, Source
@@ -79,6 +81,8 @@ class Engine:
         work.gitlab = self._gitlab_target(work)
         wants_job = self.jenkins is not None and "jenkins" in work.manifest.targets and self.options.only != "gitlab"
         definition = self.options.jenkins_definition or self.jk_defaults.definition
+        if work.manifest.jenkins.kind == "multibranch":
+            definition = "scm"  # every branch's own Jenkinsfile: nothing to embed
         # Rendering is the costly part of reading a project: skipped when nothing needs the files
         # (an SCM job's config does not depend on them; Jenkins reads the Jenkinsfile from git).
         if work.gitlab is not None or (wants_job and definition == "inline"):
@@ -95,6 +99,9 @@ class Engine:
             path = source.local_path / MANIFEST_NAME
             if not path.is_file():
                 work.result.fail(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}")
+                return None
+            if reason := manifest_escape_reason(source.local_path, path):
+                work.result.fail(f"{source.origin}: {MANIFEST_NAME}: {reason}")
                 return None
             return read_text(path, MANIFEST_NAME)  # the limits and errors of `validate`
         if self.gitlab is None:
@@ -122,6 +129,19 @@ class Engine:
         name = place(d.folder, manifest.jenkins.folder, manifest.name)
         definition = self.options.jenkins_definition or d.definition
         crons = tuple(s.cron for s in manifest.schedules)
+        creds = d.credentials_id or manifest.jenkins.credential("git") or ""
+        if manifest.jenkins.kind == "multibranch":
+            # Schedules run from each branch's Jenkinsfile (its `triggers`); the project itself
+            # has only its scan trigger.
+            gitlab_path = source.gitlab_path or manifest.gitlab.project
+            try:
+                branching = resolve_multibranch(manifest.jenkins.multibranch, gitlab_path,
+                                                public_url(source.repo_url) if source.repo_url else None,
+                                                creds, d.script_path)
+            except UserError as exc:
+                raise UserError(f"{source.origin}: {exc}") from None
+            return JobSpec(name, source.key, self.fleet_id, "scm", credentials_id=creds,
+                           script_path=d.script_path, multibranch=branching)
         if definition == "inline":
             return JobSpec(name, source.key, self.fleet_id, "inline",
                            script=work.files["Jenkinsfile"].decode("utf-8"), crons=crons)
@@ -131,7 +151,6 @@ class Engine:
         branch = source.ref or source.default_branch
         if branch is None and self.gitlab is not None and work.gitlab is not None:
             branch = self.gitlab.default_branch(work.gitlab)
-        creds = d.credentials_id or manifest.jenkins.credential("git") or ""
         # A checkout's remote often carries a token (GitLab CI's gitlab-ci-token:...@): the job
         # stores the bare URL and reaches the repository with its credentials id.
         return JobSpec(name, source.key, self.fleet_id, "scm", repo_url=public_url(source.repo_url),
@@ -147,7 +166,8 @@ class Engine:
         claimed = [w for w in claimed if w.job is not None]
         needed = {"workflow-job", "workflow-cps"}
         needed |= {"cloudbees-folder"} if any(w.job and w.job.folder for w in claimed) else set()
-        needed |= {"git"} if any(w.job and w.job.definition == "scm" for w in claimed) else set()
+        for work in claimed:
+            needed |= plugins_for(work.job) if work.job is not None else set()
         self.jenkins.check_plugins(needed)
         depth = max([w.job.full_name.count("/") for w in claimed if w.job] + [2]) + 1
         state = self.jenkins.read_state(depth)

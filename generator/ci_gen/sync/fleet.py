@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ManifestError, Problem
+from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
 from .jenkins_xml import DEFAULT_FLEET
@@ -76,7 +77,7 @@ def load_fleet(path: Path) -> Fleet:
     """Read, validate and type a fleet file; raise ManifestError listing every problem."""
     display = str(path)
     doc = parse(read_text(path, display), display)
-    problems = _validate(doc)
+    problems = _validate(doc) or _path_problems(doc, path.parent)
     if problems:
         raise ManifestError(problems)
     fleet = _build(path, doc)
@@ -115,6 +116,19 @@ def _validate(doc: Document) -> list[Problem]:
     if not isinstance(doc.data, dict):
         return [Problem(doc.file, 1, 1, "", "expected a mapping with 'version: 1' at the top")]
     return schema_problems(doc, "fleet")  # the manifest's checker: same wording, same fast path
+
+
+def _path_problems(doc: Document, fleet_dir: Path) -> list[Problem]:
+    """Local checkouts stay inside the fleet file's repository, by the manifest paths' rule
+    (symlinks resolved before `..`)."""
+    problems = []
+    for i, project in enumerate(doc.data.get("projects", [])):
+        if isinstance(project.get("path"), str):
+            reason = path_escape_reason(project["path"], fleet_dir)
+            if reason:
+                line, col = doc.position(("projects", i, "path"))
+                problems.append(Problem(doc.file, line, col, f"projects[{i}].path", reason))
+    return problems
 
 
 def _build(path: Path, doc: Document) -> Fleet:

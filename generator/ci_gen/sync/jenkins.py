@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServerError
-from .jenkins_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, has_marker_text, job_xml, \
-    read_marker, semantic
+from .jenkins_multibranch import MULTIBRANCH_CLASS, PLUGINS as SOURCE_PLUGINS
+from .jenkins_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, \
+    has_marker_text, job_xml, read_marker, semantic
 from .model import Change
 
 REQUIRED_PLUGINS = {"workflow-job": "Pipeline jobs", "workflow-cps": "Pipeline scripts",
-                    "cloudbees-folder": "folders", "git": "jobs that read the Jenkinsfile from git"}
+                    "cloudbees-folder": "folders", "git": "jobs that read the Jenkinsfile from git",
+                    "workflow-multibranch": "Multibranch Pipeline projects", "branch-api": "branch sources",
+                    "gitlab-branch-source": "GitLab branch sources"}
+# A job whose kind changed: Jenkins cannot change an item's class by posting config.xml, so the
+# proven job is deleted and created again (its builds go with it).
+REPLACED = "kind changed: the job is deleted and created again"
 _XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 
 
@@ -25,6 +31,7 @@ class Item:
     kind: str  # "folder" | "job"
     marker: Marker | None = None  # what the description claims; None: no (current) ci-gen marker
     marked: bool = False  # the description holds marker text, readable or not
+    cls: str = ""  # Jenkins' class of the item (`_class`), for a job: Pipeline or Multibranch
 
 
 class JenkinsState:
@@ -116,8 +123,9 @@ class JenkinsBackend:
         current = self.prove(live.name, claim, spec.fleet)
         if claim.digest == digest:
             return Change("jenkins", "job", spec.full_name, "unchanged")
+        replaced = bool(live.cls) and live.cls != spec.item_class
         return Change("jenkins", "job", spec.full_name, "update", current if diff else None,
-                      xml if diff else None, "content changed")
+                      xml if diff else None, REPLACED if replaced else "content changed")
 
     def prove(self, name: str, claim: Marker, fleet: str) -> str:
         """The live config.xml of a job whose marker names this fleet, once it is shown to be
@@ -137,6 +145,9 @@ class JenkinsBackend:
     def apply_job(self, spec: JobSpec, change: Change) -> None:
         xml, _ = job_xml(spec)
         if change.action == "create":
+            self._post_item(spec.full_name, xml, spec)
+        elif change.action == "update" and change.detail == REPLACED:
+            self.delete_job(spec.full_name)  # proven this fleet's and unmodified by the plan
             self._post_item(spec.full_name, xml, spec)
         elif change.action == "update":
             self.client.reconfig_job(spec.full_name, xml)
@@ -213,10 +224,21 @@ def _walk(jobs: list[dict[str, Any]], prefix: str, out: list[Item]) -> None:
         name = job.get("name")
         if not name:
             continue  # a stub past the requested depth
-        full = f"{prefix}{name}"
-        is_folder = "jobs" in job or job.get("_class") == FOLDER_CLASS
+        full, cls = f"{prefix}{name}", job.get("_class", "")
+        # A Multibranch project holds jobs (one per branch) but is a job ci-gen owns, and what
+        # Jenkins makes inside it is Jenkins' own: neither a folder nor walked into.
+        is_folder = cls != MULTIBRANCH_CLASS and ("jobs" in job or cls == FOLDER_CLASS)
         description = None if is_folder else job.get("description")
         out.append(Item(full, "folder" if is_folder else "job", read_marker(description),
-                        has_marker_text(description)))
+                        has_marker_text(description), cls))
         if is_folder:
             _walk(job.get("jobs") or [], f"{full}/", out)
+
+
+def plugins_for(spec: JobSpec) -> set[str]:
+    """The plugins Jenkins needs to load this job's config.xml."""
+    if spec.multibranch is not None:
+        return {"workflow-job", "workflow-cps", "workflow-multibranch", "branch-api",
+                SOURCE_PLUGINS[spec.multibranch.source]}
+    needed = {"workflow-job", "workflow-cps"}
+    return needed | ({"git"} if spec.definition == "scm" else set())

@@ -1,4 +1,5 @@
-"""config.xml of the Jenkins items ci-gen owns: Pipeline jobs and folders.
+"""config.xml of the Jenkins items ci-gen owns: Pipeline jobs, Multibranch Pipeline projects
+(`jenkins_multibranch`) and folders.
 
 Every job's description ends with a marker line: the fleet that manages the job, the project
 that claims it, and a digest of the config ci-gen wrote, so the unchanged check reads
@@ -18,11 +19,14 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from .jenkins_multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, semantic_multibranch
+
 MARKER = "[ci-gen managed]"
 DEFAULT_FLEET = "default"  # single-checkout syncs and fleet files without `id:`
 _MARKER_RE = re.compile(r"^\[ci-gen managed\] fleet=(?P<fleet>[A-Za-z0-9][A-Za-z0-9._-]*) "
                         r"project=(?P<project>\S+) sha256:(?P<digest>[0-9a-f]{64})[ \t\r]*$", re.MULTILINE)
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
+PIPELINE_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,16 @@ class JobSpec:
     credentials_id: str = ""
     script_path: str = "Jenkinsfile"
     crons: tuple[str, ...] = ()
+    multibranch: Multibranch | None = None  # set: a Multibranch Pipeline project, not a Pipeline job
 
     @property
     def folder(self) -> str:
         return self.full_name.rpartition("/")[0]
+
+    @property
+    def item_class(self) -> str:
+        """The Jenkins class of the item: a job's class cannot be changed by posting config.xml."""
+        return MULTIBRANCH_CLASS if self.multibranch is not None else PIPELINE_CLASS
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,8 @@ def config_digest(full_name: str, fleet: str, config: str) -> str:
 
 
 def _job_body(spec: JobSpec, description: str) -> str:
+    if spec.multibranch is not None:
+        return multibranch_body(spec.multibranch, description)
     return (
         "<?xml version='1.1' encoding='UTF-8'?>\n"
         "<flow-definition>\n"
@@ -151,13 +163,16 @@ def has_marker_text(description: str | None) -> bool:
 
 
 def semantic(config: str) -> dict[str, object]:
-    """The fields of a Pipeline job that ci-gen sets, read from any serialisation of it."""
+    """The fields of a job that ci-gen sets, read from any serialisation of it."""
     import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(config.encode("utf-8"))
     except ET.ParseError as exc:
         return {"unparseable": str(exc)}
+
+    if root.tag == MULTIBRANCH_CLASS:
+        return semantic_multibranch(root)
 
     def text(path: str) -> str:
         return (root.findtext(path) or "").strip()
