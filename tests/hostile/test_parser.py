@@ -98,6 +98,17 @@ def test_other_readers_refuse_deep_nesting_the_same_way(command: list[str], tmp_
     assert "nested more than 64 levels deep" in outcome.out + outcome.err
 
 
+def test_lint_reports_a_deeply_nested_committed_gitlab_file(tmp_path: Path) -> None:
+    # lint reads the committed .gitlab-ci.yml too (pure parser: a RecursionError, an internal error)
+    (tmp_path / "ci-gen.yaml").write_text(manifest("app", targets="[gitlab]"), encoding="utf-8")
+    (tmp_path / ".gitlab-ci.yml").write_bytes(b"x: " + b"[" * N + b"]" * N + b"\n")
+    outcome = run_process(["lint"], cwd=tmp_path, timeout=30, env={"HOME": str(tmp_path)})
+    assert outcome.code == 1, outcome
+    assert_no_traceback(outcome)
+    assert "internal error" not in outcome.err
+    assert ".gitlab-ci.yml: invalid YAML: YAML nested more than 64 levels deep" in outcome.out + outcome.err
+
+
 def test_nesting_up_to_the_limit_is_accepted() -> None:
     # The top mapping is level 1: 63 brackets below it make 64 levels, one more is refused,
     # by the same rule on both loaders (the C loader for 63, the pure one past the scan's bound).
