@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from ..errors import ManifestError
 from ..lint import LintResult, lint_gitlab, lint_jenkins
-from ..manifest import load_manifest
+from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
 from ..paths import read_file
 from ..render import render_manifest
 from ..targets import TARGETS
 from ..workspace import Workspace
+from ..yamlio import read_text
 
 
 def run(ws: Workspace, fmt: str) -> int:
     """Lint the committed files when present, else what `render` would write."""
     try:
-        manifest = load_manifest(ws.manifest_path, ws.root, ws.display)
+        manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")  # read once, bounded
+        manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"ok": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
@@ -27,7 +29,7 @@ def run(ws: Workspace, fmt: str) -> int:
         if on_disk is not None:
             texts[path] = on_disk.decode("utf-8", errors="replace")
         else:
-            rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
+            rendered = rendered or render_manifest(manifest, manifest_bytes)
             texts[path] = rendered.files[path].decode("utf-8")
     results: list[LintResult] = []
     if ".gitlab-ci.yml" in texts:
