@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -42,17 +43,17 @@ def docker_host() -> Iterator[str]:
     data_root = Path(os.environ.get("CI_GEN_TEST_DOCKER_ROOT") or Path.home() / ".cache/ci-gen-tests/dockerd")
     data_root.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="ci-gen-dockerd-"))
-    socket = state / "docker.sock"
+    sock = state / "docker.sock"
     log = (state / "dockerd.log").open("wb")
     proc = subprocess.Popen(
         [dockerd, "--storage-driver", "vfs", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
          "--ip-forward=false", "--bridge=none", "--data-root", str(data_root), "--exec-root", str(state / "exec"),
-         "--pidfile", str(state / "dockerd.pid"), "-H", f"unix://{socket}",
+         "--pidfile", str(state / "dockerd.pid"), "-H", f"unix://{sock}",
          "--containerd-namespace", "ci-gen-tests", "--containerd-plugins-namespace", "ci-gen-tests-plugins"],
         stdout=log, stderr=subprocess.STDOUT)
-    host = f"unix://{socket}"
+    host = f"unix://{sock}"
     try:
-        _wait_ready(host, proc, state / "dockerd.log")
+        _wait_ready(sock, proc, state / "dockerd.log")
         yield host
     finally:
         proc.terminate()
@@ -65,18 +66,22 @@ def docker_host() -> Iterator[str]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _wait_ready(host: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    import docker
-
+def _wait_ready(socket_path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll GET /_ping on the socket (a raw request: docker's client asks /version on creation)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"dockerd exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            docker.DockerClient(base_url=host).ping()
-            return
-        except Exception:  # not listening yet
-            time.sleep(0.2)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.settimeout(5)
+                conn.connect(str(socket_path))
+                conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+                if conn.recv(4096).endswith(b"OK"):
+                    return
+            except OSError:  # not listening yet
+                pass
+        time.sleep(0.2)
     pytest.fail(f"dockerd did not answer within 60s: {log.read_text(errors='replace')[-2000:]}")
 
 
