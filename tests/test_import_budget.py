@@ -83,3 +83,10 @@ def test_render_check_with_drift_still_avoids_server_clients(rendered_repo: Path
     modules = imported_modules(["render", "--check"], repo, exit_code=1)
     # Finding out *what* drifted means rendering, so Jinja2 is allowed here; the rest is not.
     assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
+
+
+def test_run_imports_docker_only_to_talk_to_a_daemon(rendered_repo: Path) -> None:
+    # `ci-gen run` is the one command that imports the docker package, and only for a real run:
+    # listing the jobs or printing the API calls of a dry run needs no daemon and no client.
+    for args in (["run", "--list"], ["run", "--dry-run", "--only", "scan-secrets"]):
+        assert heavy(imported_modules(args, rendered_repo), ("docker",)) == [], args
