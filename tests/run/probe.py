@@ -1,8 +1,8 @@
 """A checkout whose step scripts are replaced by a probe, to watch what a job is given.
 
 The probe (POSIX sh, runs in the busybox image and on gitlab-ci-local's shell executor) prints
-`PROBE-START job`, one `PROBE-ENV job NAME=VALUE` line per variable the pipelines set (CI_GEN_*
-and the manifest's variables), one `PROBE-HAS job FILE` line per file it received in
+`PROBE-START job`, one `PROBE-ENV job NAME=VALUE` line per variable the pipelines set (CI_GEN_*,
+the manifest's variables, the predefined commit, branch, job and stage variables), one `PROBE-HAS job FILE` line per file it received in
 .ci-gen/out, then leaves an artifact of its own (and, for build-image, the dotenv report).
 PROBE_FAIL=<job> makes that job exit 5; PROBE_SLEEP=<job> makes it print `started` and sleep.
 """
@@ -21,7 +21,7 @@ PROBE = r"""#!/bin/sh
 set -eu
 job="$CI_JOB_NAME"
 echo "PROBE-START $job"
-env | grep -E '^(CI_GEN_[A-Z0-9_]*|MODEL_VARIANT|LOG_LEVEL|PROBE_SECRET)=' | sort | sed "s/^/PROBE-ENV $job /"
+env | grep -E '^(CI_GEN_[A-Z0-9_]*|MODEL_VARIANT|LOG_LEVEL|PROBE_SECRET|CI_COMMIT_SHA|CI_COMMIT_BRANCH|CI_COMMIT_REF_NAME|CI_JOB_NAME|CI_JOB_STAGE|CI_PIPELINE_SOURCE)=' | sort | sed "s/^/PROBE-ENV $job /"
 if [ -d .ci-gen/out ]; then ls .ci-gen/out | sed "s/^/PROBE-HAS $job /"; fi
 mkdir -p .ci-gen/out .ci-gen/reports
 echo "$job" > ".ci-gen/out/from-$job"

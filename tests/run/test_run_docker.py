@@ -154,3 +154,11 @@ def test_a_job_whose_image_cannot_be_had_fails_with_the_reason(tmp_path: Path, s
     assert proc.returncode == 1
     job = results(proc)["scan-secrets"]
     assert job["result"] == "failed" and "ci-gen-test/absent:1 is not on the Docker daemon" in str(job["reason"])
+
+
+def test_bind_mounts_the_working_tree_instead_of_a_copy(tmp_path: Path, shell_image: str,
+                                                        run_env: dict[str, str]) -> None:
+    work = checkout("minimal", tmp_path, probe=True)
+    proc = run(work, run_env, "--image", shell_image, "--bind", "--only", "scan-secrets")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert (work / ".ci-gen" / "out" / "from-scan-secrets").read_text() == "scan-secrets\n"  # written in place

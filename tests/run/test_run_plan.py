@@ -127,3 +127,16 @@ def test_bad_assignments_are_usage_errors(option: str, tmp_path: Path) -> None:
         value = str(tmp_path / "s.env")
     proc = ci_gen("--dry-run", option, value)
     assert proc.returncode == 2 and "expected NAME=VALUE" in proc.stderr
+
+
+def test_deploy_jobs_get_the_cluster_from_kubeconfig_as_a_file(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    churn = REPO / "examples" / "churn-sklearn"  # no Jenkins kubeconfig credential: GitLab-style variable
+    proc = ci_gen("--dry-run", "--include-deploy", "--only", "deploy-staging", cwd=churn,
+                  env={"KUBECONFIG": str(kubeconfig)})
+    assert proc.returncode == 0, proc.stderr
+    env = creates(proc.stdout)["deploy-staging"]["Env"]
+    assert "KUBECONFIG=***" in env  # type: ignore[operator]
+    # The file goes in before the job starts: a tar put at / that holds run/ci-gen/secrets/KUBECONFIG.
+    assert re.search(r"^PUT /containers/\S+/archive\?path=/ ", proc.stdout, re.M)

@@ -91,6 +91,8 @@ def job_secret_names(pipeline: Pipeline, job: Job) -> tuple[str, ...]:
     """The secret variables a job receives in CI: the manifest's secrets (project variables on
     GitLab, credentials on Jenkins) and the variables of the credentials bound to the job."""
     names = list(pipeline.secrets)
+    if job.environment is not None and not any(c.purpose == "kubeconfig" for c in job.credentials):
+        names.append("KUBECONFIG")  # GitLab gives a deploy job its cluster from a project variable
     for credential in job.credentials:
         names += [n for n in CREDENTIAL_VARIABLES.get(credential.purpose, ()) if n not in names]
     return tuple(names)

@@ -8,7 +8,6 @@ Ctrl-C (SIGINT is ignored while it does, so a second Ctrl-C cannot interrupt the
 """
 from __future__ import annotations
 
-import posixpath
 import shlex
 import signal
 import time
@@ -212,7 +211,7 @@ class Runner:
         for path in paths:
             data = self.driver.get_archive(container, f"{self.options.project_dir}/{path}")
             if data is not None:
-                found.append(workspace.reroot(data, posixpath.dirname(path)))
+                found.append(workspace.reroot(data, path))
         if not found:
             return
         archive = workspace.merge(found)

@@ -59,14 +59,18 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def reroot(archive: bytes, parent: str) -> bytes:
-    """The tar the API returned for `<workspace>/<parent>/<base>` with member names made relative
-    to the workspace. Absolute names, `..`, devices and links pointing out are dropped."""
+def reroot(archive: bytes, path: str) -> bytes:
+    """The tar the API returned for `<workspace>/<path>` (its members named from the basename of
+    `path`) with member names made relative to the workspace. Only members under `path` are kept:
+    absolute names, `..` that leave it, devices and links pointing out of the workspace are dropped."""
+    parent = posixpath.dirname(path)
     out = io.BytesIO()
     with tarfile.open(fileobj=io.BytesIO(archive)) as source, tarfile.open(fileobj=out, mode="w") as target:
         for member in source.getmembers():
-            name = posixpath.normpath(posixpath.join(parent, member.name)) if parent else posixpath.normpath(member.name)
-            if not _inside(name) or not (member.isfile() or member.isdir() or member.issym()):
+            if member.name.startswith("/"):
+                continue
+            name = posixpath.normpath(posixpath.join(parent, member.name))
+            if not (name == path or name.startswith(path + "/")) or not (member.isfile() or member.isdir() or member.issym()):
                 continue
             if member.issym() and not _inside(posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))):
                 continue
