@@ -53,7 +53,7 @@ def run(ws: Workspace, request: RunRequest) -> int:
     pipeline = build_plan(manifest)
     jobs = select_jobs(pipeline, request.jobs, request.include_deploy, request.only)
     if request.list_jobs:
-        return _list(pipeline, jobs, request, ws)
+        return _list(pipeline, jobs, request)
     options = _options(ws, request, pipeline, jobs, manifest)
     runner = Runner(pipeline, jobs, options, _driver(request, echo), echo)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
@@ -101,7 +101,7 @@ def _clean(request: RunRequest, echo: Callable[[str], None]) -> int:
     return 0
 
 
-def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: RunRequest, ws: Workspace) -> int:
+def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: RunRequest) -> int:
     runner_image = {j.name: _listed_image(pipeline, j, request) for j in jobs}
     lines = [f"{j.name}  image={runner_image[j.name]}  needs={','.join(j.needs) or '-'}"
              + ("  gpu" if j.gpu else "") + (f"  deploys={j.environment}" if j.environment else "") for j in jobs]

@@ -57,15 +57,16 @@ class DockerDriver:
         runtimes: dict[str, Any] = self._api.info().get("Runtimes") or {}
         return "nvidia" in runtimes
 
+    @_translated
     def ensure_image(self, ref: str) -> None:
         try:
             self._api.inspect_image(ref)
             return
         except docker.errors.ImageNotFound:
             pass
-        repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
         try:
-            self._api.pull(repository, tag=tag)
+            self._api.pull(ref)  # the client splits registry port, tag and digest itself
+            self._api.inspect_image(ref)  # a pull can answer 200 and still report its error in the body
         except docker.errors.APIError as exc:
             raise ImageUnavailable(f"image {ref} is not on the Docker daemon and could not be pulled: "
                                    f"{_reason(exc)}") from None

@@ -86,10 +86,12 @@ class Runner:
         """Stop before any container starts when a job cannot run here (daemon, GPU, cluster)."""
         self.driver.check()
         gpu_jobs = [j.name for j in self.jobs if j.gpu]
-        if gpu_jobs and self.options.skip_gpu:
+        if not gpu_jobs or self.driver.has_nvidia_runtime():
+            pass
+        elif self.options.skip_gpu:
             for name in gpu_jobs:
-                self.results[name].result, self.results[name].reason = "skipped", "GPU job (--skip-gpu)"
-        elif gpu_jobs and not self.driver.has_nvidia_runtime():
+                self.results[name].result, self.results[name].reason = "skipped", "GPU job, no NVIDIA runtime (--skip-gpu)"
+        else:
             raise UserError(f"{', '.join(gpu_jobs)} need a GPU, but the Docker daemon has no NVIDIA runtime "
                             "(install the NVIDIA Container Toolkit); --skip-gpu runs the other jobs")
         deploys = [j.name for j in self.jobs if is_deploy(j)]
