@@ -101,8 +101,9 @@ def test_a_failing_job_stops_its_dependants_and_its_exit_code_is_kept(tmp_path: 
     assert "build-image  | failing on purpose" in proc.stderr  # the log, live and prefixed, on stderr in json mode
 
 
-def test_ctrl_c_mid_job_leaves_nothing_behind(tmp_path: Path, shell_image: str, run_env: dict[str, str],
-                                              docker_client: object) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_mid_job_leaves_nothing_behind(signum: int, tmp_path: Path, shell_image: str,
+                                                    run_env: dict[str, str], docker_client: object) -> None:
     work = checkout("minimal", tmp_path, probe=True)
     proc = subprocess.Popen([sys.executable, "-m", "ci_gen", "run", "--network", "none", "--image", shell_image,
                              "--var", "PROBE_SLEEP=build-image"], cwd=work, env=run_env, stdout=subprocess.PIPE,
@@ -116,7 +117,7 @@ def test_ctrl_c_mid_job_leaves_nothing_behind(tmp_path: Path, shell_image: str, 
             break
     assert seen and seen[-1].rstrip().endswith("| started"), "".join(seen)
     assert leftovers(docker_client)["containers"]  # the job's container is there, running
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in out
