@@ -140,3 +140,11 @@ def test_deploy_jobs_get_the_cluster_from_kubeconfig_as_a_file(tmp_path: Path) -
     assert "KUBECONFIG=***" in env  # type: ignore[operator]
     # The file goes in before the job starts: a tar put at / that holds run/ci-gen/secrets/KUBECONFIG.
     assert re.search(r"^PUT /containers/\S+/archive\?path=/ ", proc.stdout, re.M)
+
+
+def test_an_invalid_manifest_is_reported_with_its_location(tmp_path: Path) -> None:
+    (tmp_path / "ci-gen.yaml").write_text("version: 1\nname: app\nimage: {name: registry.example.com/app}\nscan: {imgae: {}}\n")
+    proc = ci_gen("--dry-run", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert re.search(r"^ci-gen\.yaml:4:\d+: ", proc.stderr, re.M), proc.stderr
+    assert "/containers/create" not in proc.stdout and "Traceback" not in proc.stderr
