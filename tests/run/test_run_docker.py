@@ -3,7 +3,8 @@
 What runs for real: every container, volume, copy in and out, log stream and cleanup below is
 a real Engine API call. The bundled examples' step scripts run in the busybox + bash + python
 image with CI_GEN_DRY_RUN=1, because their tools (buildah, trivy, syft, cosign, onnx, kubectl) are
-not in an image we can build without a registry; the probe checkouts (tests/run/probe.py)
+not in an image we can build without a registry; the run-test step runs for real (its test
+commands are plain shell here); the probe checkouts (tests/run/probe.py)
 replace the steps by a shell script so that artifacts, dotenv reports, failures and Ctrl-C are
 exercised for real. Each test checks, through the `run_env` fixture, that nothing labelled by a
 run is left on the daemon.
@@ -163,3 +164,22 @@ def test_bind_mounts_the_working_tree_instead_of_a_copy(tmp_path: Path, shell_im
     proc = run(work, run_env, "--image", shell_image, "--bind", "--only", "scan-secrets")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert (work / ".ci-gen" / "out" / "from-scan-secrets").read_text() == "scan-secrets\n"  # written in place
+
+
+def test_the_real_run_test_step_keeps_the_tests_exit_code_and_output(tmp_path: Path, shell_image: str,
+                                                                    run_env: dict[str, str]) -> None:
+    """No dry run here: the shared run-test step runs each test command for real, in the image
+    that stands in for the built app image."""
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "ci-gen.yaml").write_text(
+        "version: 1\nname: app\nimage: {name: registry.example.com/app}\n"
+        "test:\n  - {name: unit, run: 'echo unit-ok from $CI_JOB_NAME; test -f ci-gen.yaml'}\n"
+        "  - {name: broken, run: 'echo broken-out >&2; exit 7'}\n")
+    proc = run(work, run_env, "--built-image", shell_image, "--only", "test-unit", "test-broken", "-o", "json")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    jobs = results(proc)
+    assert jobs["test-unit"]["result"] == "passed" and jobs["test-unit"]["exit_code"] == 0
+    assert jobs["test-broken"]["result"] == "failed" and jobs["test-broken"]["exit_code"] == 7
+    assert re.search(r"^test-unit +\| unit-ok from test-unit$", proc.stderr, re.M), proc.stderr
+    assert re.search(r"^test-broken +\| broken-out$", proc.stderr, re.M), proc.stderr
