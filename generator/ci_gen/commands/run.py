@@ -12,7 +12,8 @@ from typing import Callable
 from ..errors import ManifestError, UserError
 from ..manifest import Manifest, load_manifest
 from ..output import emit, problem_dicts
-from ..plan import STEPS_DIR, Job, Pipeline, build_plan
+from ..fingerprint import STEPS_DIR
+from ..plan import Job, Pipeline, build_plan
 from ..redaction import scrub
 from ..run import environment as envmod
 from ..run.driver import Driver, DryRunDriver
