@@ -184,6 +184,31 @@ def sync(directory: str | None, fleet: str | None, shard: str | None, report: st
         output=fmt, **options))
 
 
+@cli.command("run")
+@common
+@click.argument("jobs", nargs=-1)
+@click.option("--list", "list_jobs", is_flag=True, help="Show the jobs that would run, with their images and needs.")
+@click.option("--dry-run", is_flag=True, help="Print the Docker Engine API calls instead of making them.")
+@click.option("--include-deploy", is_flag=True, help="Go on past the first deploy job (needs a reachable cluster).")
+@click.option("--only", is_flag=True, help="Run only the named jobs, not the jobs they need.")
+@click.option("--bind", is_flag=True, help="Mount the working tree instead of copying it (faster; jobs can change it).")
+@click.option("--artifacts", metavar="DIR", help="Keep each job's artifacts under DIR/<job>/.")
+@click.option("--var", "variables", metavar="K=V", multiple=True, help="Set a variable in every job (repeatable).")
+@click.option("--secret-file", metavar="FILE", help="NAME=VALUE lines: secrets for the jobs (never printed).")
+@click.option("--skip-gpu", is_flag=True, help="Skip GPU jobs when the daemon has no NVIDIA runtime.")
+@click.option("--network", default="bridge", show_default=True, help="Docker network mode of the job containers.")
+@click.option("--image", default="python:3.11-slim", show_default=True,
+              help="Image for jobs whose manifest names none (runners.images).")
+@click.option("--built-image", metavar="IMAGE", help="Image for the jobs that run in the app image (default NAME:<HEAD sha>).")
+@click.option("--clean", is_flag=True, help="Remove containers, volumes and networks left by a killed run.")
+def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tuple[str, ...], **options: Any) -> int:
+    """Run the pipeline's jobs locally in containers (Docker Engine API), up to the first deploy."""
+    from .commands import run as command
+    from .workspace import workspace
+
+    return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
+
+
 @cli.command()
 def schema() -> int:
     """Print the manifest JSON Schema (for editors and other tools)."""
