@@ -1,0 +1,307 @@
+"""Merging the facts of each pipeline file into one draft manifest, valid as written.
+
+Values copied from a pipeline are checked against the manifest schema's own patterns before
+they go in; one that does not fit is left out with a note, so the draft always validates.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..paths import path_escape_reason
+from ..schema import load_schema
+from .facts import DECIDE, UNMAPPED, Build, Facts, Note
+from .jobs import slug
+
+SCHEMA_COMMENT = "# yaml-language-server: $schema=https://ci-gen.dev/schemas/manifest.schema.json"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    notes: list[Note]
+
+
+def _fits(definition: str, value: Any) -> bool:
+    """Whether `value` matches the schema at `definition`: a `$defs` entry or a dotted property path
+    from the root or from a `$defs` entry (`image.name`, `schedule.cron`)."""
+    schema = load_schema()
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node or "items" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node["items"]
+        return node
+
+    first, *rest = definition.split(".")
+    node = resolve(schema["$defs"][first] if first in schema["$defs"] else schema["properties"][first])
+    for part in rest:
+        node = resolve(node["properties"][part])
+    pattern = node.get("pattern")
+    return isinstance(value, str) and bool(value) and len(value) <= node.get("maxLength", 4096) and (
+        pattern is None or re.search(pattern, value) is not None)
+
+
+class _Merger:
+    def __init__(self, all_facts: list[Facts], root: Path) -> None:
+        self.facts, self.root = all_facts, root
+        self.notes: list[Note] = [n for f in all_facts for n in f.notes]
+
+    def note(self, where: tuple[str, int], message: str, kind: str = DECIDE) -> None:
+        self.notes.append(Note(where[0], where[1], kind, message))
+
+    def manifest(self) -> dict[str, Any]:
+        first = (self.facts[0].file, 1)
+        build = self._build()
+        image = self._image(build, first)
+        name = slug(image["name"].rsplit("/", 1)[-1]) or slug(self.root.resolve().name) or "app"
+        data: dict[str, Any] = {"version": 1, "name": name, "targets": [f.target for f in self.facts], "image": image}
+        tests = self._tests()
+        if tests:
+            data["test"] = tests
+        data["scan"] = self._scan(first)
+        deploy = self._deploy()
+        if deploy:
+            data["deploy"] = deploy
+        runners = self._runners(any(t.get("gpu") for t in tests))
+        if runners:
+            data["runners"] = runners
+        credentials = {k: v for f in self.facts for k, v in f.credentials.items() if _fits("credential_id", v)}
+        if credentials:
+            data["jenkins"] = {"credentials": dict(sorted(credentials.items()))}
+        self._variables(data)
+        schedules = self._schedules()
+        if schedules:
+            data["schedules"] = schedules
+        self.note(first, "no model found: ci-gen converts, checks and scans a model file; set `model:` if the "
+                  "app serves one")
+        return data
+
+    def _build(self) -> Build | None:
+        builds = [b for f in self.facts for b in f.builds]
+        for extra in builds[1:]:
+            if extra.image != builds[0].image:
+                self.note((extra.file, extra.line), f"another image build ({extra.image or 'unresolved name'}): "
+                          "ci-gen builds one image; this one is not in the draft", UNMAPPED)
+        return builds[0] if builds else None
+
+    def _image(self, build: Build | None, first: tuple[str, int]) -> dict[str, Any]:
+        where = (build.file, build.line) if build else first
+        image: dict[str, Any] = {}
+        if build and build.image and _fits("image.name", build.image):
+            image["name"] = build.image
+        else:
+            fallback = slug(self.root.resolve().name) or "app"
+            image["name"] = f"registry.example.com/{fallback}"
+            found = f"image {build.image!r} is not a plain repository name" if build and build.image else (
+                "image name not found (a variable?)" if build else "no image build found")
+            self.note(where, f"{found}: the draft uses {image['name']!r}; set `image.name`")
+        if build:
+            image["builder"] = build.builder if build.builder in ("docker", "kaniko", "buildah") else "buildah"
+        dockerfile = build.dockerfile if build and build.dockerfile else "Dockerfile"
+        if _fits("relpath", dockerfile) and not path_escape_reason(dockerfile, self.root) and (self.root / dockerfile).is_file():
+            image["dockerfile"] = dockerfile
+        else:
+            self.note(where, f"no {dockerfile} in the repository: ci-gen generates a Dockerfile from `image.base` "
+                      "(a CUDA image by default); set `image.dockerfile` or `image.base`")
+        context = build.context if build else None
+        if context and context not in (".", "./"):
+            if _fits("relpath", context) and not path_escape_reason(context, self.root):
+                image["context"] = context
+            else:
+                self.note(where, f"build context {context!r} not mapped: not a path inside the repository", UNMAPPED)
+        args = {}
+        for key, value in (build.build_args if build else {}).items():
+            if "$" in value or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                self.note(where, f"build arg {key} = {value!r}: values are data in ci-gen ($ is not expanded); "
+                          "set it under `image.build_args`", UNMAPPED)
+            else:
+                args[key] = value
+        if args:
+            image["build_args"] = args
+        return image
+
+    def _tests(self) -> list[dict[str, Any]]:
+        tests: list[dict[str, Any]] = []
+        names: set[str] = set()
+        for test in (t for f in self.facts for t in f.tests):
+            if any(t["run"] == test.run for t in tests):
+                continue  # the same command in both pipelines
+            name, n = test.name, 2
+            while name in names:
+                name, n = f"{test.name[:58]}-{n}", n + 1
+            names.add(name)
+            entry: dict[str, Any] = {"name": name, "run": test.run[:10000]}
+            if test.gpu:
+                entry["gpu"] = True
+            tests.append(entry)
+        return tests
+
+    def _scan(self, first: tuple[str, int]) -> dict[str, Any]:
+        found = [f.scan for f in self.facts]
+        image: dict[str, Any] = {}
+        severity = next((s.severity for s in found if s.severity), None)
+        if severity:
+            image["severity"] = severity
+        if any(s.ignore_unfixed for s in found):
+            image["ignore_unfixed"] = True
+        if not any(s.image for s in found):
+            self.note(first, "no image scan found: ci-gen's image scan always runs (trivy, failing at HIGH); "
+                      "set `scan.image.severity`")
+        scan: dict[str, Any] = {"image": image} if image else {}
+        scan["secrets"] = any(s.secrets for s in found)
+        scan["sbom"] = any(s.sbom for s in found)
+        scan["sign"] = any(s.sign for s in found)
+        return scan
+
+    def _deploy(self) -> dict[str, Any]:
+        envs: dict[str, dict[str, Any]] = {}
+        manifests: list[tuple[str, tuple[str, int]]] = []
+        for env in (e for f in self.facts for e in f.envs):
+            where = (env.file, env.line)
+            if not _fits("slug", env.name):
+                self.note(where, f"environment name {env.name!r} not mapped", UNMAPPED)
+                continue
+            entry = envs.setdefault(env.name, {"name": env.name, "kubernetes": {}})
+            kubernetes = entry["kubernetes"]
+            if env.context and "context" not in kubernetes and _fits("deploy.environments.kubernetes.context", env.context):
+                kubernetes["context"] = env.context
+            if env.namespace and "namespace" not in kubernetes:
+                if _fits("slug", env.namespace):
+                    kubernetes["namespace"] = env.namespace
+                else:
+                    self.note(where, f"namespace {env.namespace!r} of {env.name!r} is not a plain name", UNMAPPED)
+            if env.approval:
+                entry["approval"] = True
+            if env.branch and "branch" not in entry and _fits("ref_name", env.branch):
+                entry["branch"] = env.branch
+            if env.manifests:
+                manifests.append((env.manifests, where))
+        for name, entry in envs.items():
+            if "namespace" not in entry["kubernetes"]:
+                entry["kubernetes"]["namespace"] = "default"
+                self.note(self._env_where(name), f"no namespace found for {name!r}: the draft says 'default'")
+            entry["kubernetes"] = dict(sorted(entry["kubernetes"].items(), key=lambda kv: kv[0] != "context"))
+        if not envs:
+            return {}
+        deploy: dict[str, Any] = {"strategy": "rolling", "environments": list(envs.values())}
+        if manifests:
+            path, where = manifests[0]
+            if _fits("relpath", path) and not path_escape_reason(path, self.root) and (self.root / path).exists():
+                deploy = {"strategy": "rolling", "manifests": path.rstrip("/") or path, "environments": list(envs.values())}
+            else:
+                self.note(where, f"manifests {path!r} not found in the repository: ci-gen's default manifests "
+                          "are used; set `deploy.manifests`")
+            if len({p for p, _ in manifests}) > 1:
+                self.note(manifests[1][1], "environments apply different manifests; ci-gen applies one directory "
+                          "(`deploy.manifests`) to every environment", UNMAPPED)
+        return deploy
+
+    def _env_where(self, name: str) -> tuple[str, int]:
+        env = next(e for f in self.facts for e in f.envs if e.name == name)
+        return env.file, env.line
+
+    def _runners(self, gpu_tests: bool) -> dict[str, Any]:
+        runners: dict[str, Any] = {}
+        for facts in self.facts:
+            if facts.target == "gitlab":
+                section: dict[str, Any] = {}
+                default = [t for t in dict.fromkeys(facts.default_runner) if _fits("tags", t)]
+                gpu = [t for t in dict.fromkeys(facts.gpu_runner) if _fits("tags", t)]
+                if default:
+                    section["default"] = default
+                if gpu or gpu_tests:
+                    section["gpu"] = gpu or ["gpu"]
+            else:
+                section = {}
+                default_label = next((t for t in facts.default_runner if _fits("label", t)), None)
+                gpu_label = next((t for t in facts.gpu_runner if _fits("label", t)), None)
+                if default_label:
+                    section["default"] = default_label
+                if gpu_label or gpu_tests:
+                    section["gpu"] = gpu_label or "gpu"
+            if gpu_tests and not facts.gpu_runner:
+                self.note((facts.file, 1), "a test runs on a GPU but no GPU runner was found here: the draft "
+                          "says 'gpu'; set `runners." + facts.target + ".gpu`")
+            if section:
+                runners[facts.target] = section
+        return runners
+
+    def _variables(self, data: dict[str, Any]) -> None:
+        secrets = [s for f in self.facts for s in f.secrets]
+        variables: dict[str, Any] = {}
+        for facts in self.facts:
+            for name, value in facts.variables.items():
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$", name) or name.startswith("CI_GEN_") or name in secrets:
+                    self.note((facts.file, 1), f"variable {name} not mapped (name not allowed, or a secret)", UNMAPPED)
+                elif name not in variables:
+                    variables[name] = value
+        if variables:
+            data["variables"] = variables
+        valid_secrets = [s for s in dict.fromkeys(secrets) if re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$", s)
+                         and not s.startswith("CI_GEN_")]
+        if valid_secrets:
+            data["secrets"] = valid_secrets
+
+    def _schedules(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for schedule in (s for f in self.facts for s in f.schedules):
+            if not _fits("schedule.cron", schedule.cron):
+                self.note((schedule.file, schedule.line), f"cron {schedule.cron!r} not mapped: not five fields",
+                          UNMAPPED)
+                continue
+            if any(s["cron"] == schedule.cron for s in found):
+                continue
+            found.append({"name": schedule.name, "cron": schedule.cron, "branch": schedule.branch or "main"})
+        return found
+
+
+def build(all_facts: list[Facts], root: Path) -> Draft:
+    """The draft manifest text for these facts, the notes at its top."""
+    merger = _Merger(all_facts, root)
+    data = merger.manifest()
+    notes = sorted(set(merger.notes), key=lambda n: (n.kind != UNMAPPED, n.file, n.line, n.message))
+    return Draft(_header([f.file for f in all_facts], notes) + _dump(data), notes)
+
+
+def clean(text: str) -> str:
+    """One printable line: notes quote commands from an untrusted file."""
+    from ..redaction import scrub
+
+    return _CONTROL.sub(" ", scrub(text))
+
+
+def _header(sources: list[str], notes: list[Note]) -> str:
+    lines = [f"# Drafted by `ci-gen import` from {' and '.join(sources)}.",
+             "# Review it, then run `ci-gen validate` and `ci-gen render --diff`; delete these notes when done."]
+    for kind, title in ((UNMAPPED, "Not mapped: the old pipeline does this, ci-gen has no place for it"),
+                        (DECIDE, "To decide")):
+        chosen = [n for n in notes if n.kind == kind]
+        if chosen:
+            lines += ["#", f"# {title}:"] + [f"#   {clean(str(n))}" for n in chosen]
+    return "\n".join(lines + [SCHEMA_COMMENT]) + "\n"
+
+
+def _dump(data: dict[str, Any]) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    def literal(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: literal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [literal(v) for v in value]
+        if isinstance(value, str) and "\n" in value and not re.search(r"[\x00-\x09\x0b-\x1f\x7f]| \n|\s$", value):
+            return LiteralScalarString(value)
+        return value
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    yaml.dump(literal(data), stream)
+    return stream.getvalue()
