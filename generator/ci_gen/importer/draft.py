@@ -112,7 +112,7 @@ class _Merger:
             if _fits("relpath", context) and not path_escape_reason(context, self.root):
                 image["context"] = context
             else:
-                self.note(where, f"build context {context!r} not mapped: not a path inside the repository", UNMAPPED)
+                self.note(where, f"build context {context!r}: not a path inside the repository", UNMAPPED)
         args = {}
         for key, value in (build.build_args if build else {}).items():
             if "$" in value or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
@@ -163,7 +163,7 @@ class _Merger:
         for env in (e for f in self.facts for e in f.envs):
             where = (env.file, env.line)
             if not _fits("slug", env.name):
-                self.note(where, f"environment name {env.name!r} not mapped", UNMAPPED)
+                self.note(where, f"environment name {env.name!r}: not a manifest name", UNMAPPED)
                 continue
             entry = envs.setdefault(env.name, {"name": env.name, "kubernetes": {}})
             kubernetes = entry["kubernetes"]
@@ -236,7 +236,7 @@ class _Merger:
         for facts in self.facts:
             for name, value in facts.variables.items():
                 if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$", name) or name.startswith("CI_GEN_") or name in secrets:
-                    self.note((facts.file, 1), f"variable {name} not mapped (name not allowed, or a secret)", UNMAPPED)
+                    self.note((facts.file, 1), f"variable {name}: name not allowed here, or also a secret", UNMAPPED)
                 elif name not in variables:
                     variables[name] = value
         if variables:
@@ -250,7 +250,7 @@ class _Merger:
         found: list[dict[str, Any]] = []
         for schedule in (s for f in self.facts for s in f.schedules):
             if not _fits("schedule.cron", schedule.cron):
-                self.note((schedule.file, schedule.line), f"cron {schedule.cron!r} not mapped: not five fields",
+                self.note((schedule.file, schedule.line), f"cron {schedule.cron!r}: not five fields",
                           UNMAPPED)
                 continue
             if any(s["cron"] == schedule.cron for s in found):

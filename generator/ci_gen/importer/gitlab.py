@@ -59,8 +59,10 @@ def read(root: Path, rel: str = FILE) -> Facts:
                 gpu_tags = gpu_tags or tags
             elif not facts.default_runner:
                 facts.default_runner = tags
-        record(job, facts, {**variables, **_job_variables(jobs, name)})
-        _note_undefined(job.commands, variables, _job_variables(jobs, name), facts)
+        # GitLab sets CI_ENVIRONMENT_NAME for a job with an environment; deploy scripts use it.
+        job_vars = {**({"CI_ENVIRONMENT_NAME": job.environment} if job.environment else {}), **_job_variables(jobs, name)}
+        record(job, facts, {**variables, **job_vars})
+        _note_undefined(job, variables, job_vars, facts)
     facts.gpu_runner = gpu_tags
     return facts
 
@@ -87,7 +89,7 @@ def _load_file(root: Path, rel: str, facts: Facts, jobs: dict[str, Layer], top: 
             else:
                 top[key] = (rel, doc[key])
             if key in ("workflow", "image", "services", "cache", "after_script", "spec"):
-                facts.note(_line(doc, key), f"top-level `{key}:` not mapped", file=rel)
+                facts.note(_line(doc, key), f"top-level `{key}:`", file=rel)
         elif isinstance(doc[key], dict):
             jobs[key] = Layer(key, rel, doc[key])  # a later file (the main one) overrides an include
 
@@ -136,7 +138,7 @@ def _job(name: str, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]], fac
     own = layers[0]
     job = JobInfo(name, own.file, own.node.lc.line + 1)
     if _value(jobs, name, "trigger") is not None:
-        facts.note(job.line, f"job {name!r} triggers another pipeline: not mapped", file=own.file)
+        facts.note(job.line, f"job {name!r} triggers another pipeline", file=own.file)
         return None
     before = _value(jobs, name, "before_script")
     if before is None and "default" in top and isinstance(top["default"][1], dict):
@@ -153,7 +155,7 @@ def _job(name: str, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]], fac
     for layer in layers:
         for key in layer.node:
             if key not in _JOB_KEYS_READ:
-                facts.note(_line(layer.node, key), f"`{key}:` in job {layer.name!r} not mapped", file=layer.file)
+                facts.note(_line(layer.node, key), f"`{key}:` in job {layer.name!r}", file=layer.file)
     return job
 
 
@@ -242,7 +244,7 @@ def _rules(job: JobInfo, layers: list[Layer], jobs: dict[str, Layer], facts: Fac
                            "server: add it under `schedules:`", DECIDE, layer.file)
             leftover = _BRANCH_IF.sub("", condition).strip()
             if leftover or set(rule) - {"if", "when"}:
-                facts.note(line, f"rule of job {job.name!r} not mapped: {_rule_text(rule)}", file=layer.file)
+                facts.note(line, f"rule of job {job.name!r}: {_rule_text(rule)}", file=layer.file)
     only_layer = _defining(layers, "only")
     if only_layer is not None:
         only = only_layer.node["only"]
@@ -255,7 +257,7 @@ def _rules(job: JobInfo, layers: list[Layer], jobs: dict[str, Layer], facts: Fac
                        "cron under `schedules:`", DECIDE, only_layer.file)
     except_layer = _defining(layers, "except")
     if except_layer is not None:
-        facts.note(_line(except_layer.node, "except"), f"`except:` of job {job.name!r} not mapped",
+        facts.note(_line(except_layer.node, "except"), f"`except:` of job {job.name!r}",
                    file=except_layer.file)
 
 
@@ -295,15 +297,15 @@ def _default_tags(top: dict[str, tuple[str, Any]]) -> list[str]:
 _PREDEFINED = re.compile(r"^(CI|GITLAB|FF)_|^(HOME|PWD|PATH|USER|SHELL|HOSTNAME|DOCKER_HOST|DOCKER_TLS_CERTDIR)$")
 
 
-def _note_undefined(commands: list[Command], variables: dict[str, str], job_vars: dict[str, str], facts: Facts) -> None:
+def _note_undefined(job: JobInfo, variables: dict[str, str], job_vars: dict[str, str], facts: Facts) -> None:
     known = {n.message.split("`")[1] for n in facts.notes if n.message.startswith("uses `")}
-    for command in commands:
+    for command in job.commands:
         for name in referenced_variables(command.text):
             if name in variables or name in job_vars or _PREDEFINED.match(name) or f"${name}" in known:
                 continue
             known.add(f"${name}")
-            facts.note(command.line, f"uses `${name}`, defined nowhere in the pipeline: a CI/CD variable on the "
-                       "server? list it under `secrets:` (or `variables:`)", DECIDE, command.file)
+            facts.note(command.line, f"uses `${name}`, which job {job.name!r} does not define: a CI/CD variable on "
+                       "the server? list it under `secrets:` (or `variables:`)", DECIDE, command.file)
 
 
 def _line(node: Any, key: Any) -> int:

@@ -111,7 +111,9 @@ class _Parser:
         head = self.tokens[self.pos]
         self.pos += 1
         node = Node(head.text, head.line)
-        if head.kind != "ident":
+        if head.text == "@" and (token := self.peek()) is not None and token.kind == "ident":
+            node.name, self.pos = "@" + token.text, self.pos + 1  # an annotation: @Library(...)
+        elif head.kind != "ident":
             node.name = ""
         if (token := self.peek()) is not None and token.text == "=":
             node.assign = True
@@ -156,8 +158,9 @@ def read(root: Path, rel: str = FILE) -> Facts:
         raise ManifestError([Problem(rel, 1, 1, "", "no `pipeline { ... }` block: only declarative Jenkinsfiles "
                                                      "can be imported")])
     for node in nodes:
-        if node is not pipeline and node.name not in ("", "@Library"):
-            facts.note(node.line, f"`{node.name}` outside the pipeline block not mapped")
+        if node is not pipeline and node.name:
+            what = "shared library" if node.name == "@Library" else f"`{node.name}`"
+            facts.note(node.line, f"{what} outside the pipeline block not read")
     variables: dict[str, str] = {}
     _Reader(facts, variables).pipeline(pipeline)
     return facts
@@ -175,7 +178,7 @@ class _Reader:
                 if label:
                     self.facts.default_runner = [label]
                 elif node.children is not None or node.first_string() is None and node.args[:1] and node.args[0].text != "any":
-                    self.facts.note(node.line, "agent other than `any` or a label not mapped")
+                    self.facts.note(node.line, "agent other than `any` or a label")
             elif node.name == "environment":
                 self.environment(node, global_scope=True)
             elif node.name == "triggers":
@@ -184,7 +187,7 @@ class _Reader:
                 for stage in node.children or []:
                     self.stage(stage, {}, None)
             elif node.name:
-                self.facts.note(node.line, f"`{node.name}` block not mapped")
+                self.facts.note(node.line, f"`{node.name}` block")
 
     def environment(self, node: Node, global_scope: bool) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -201,7 +204,7 @@ class _Reader:
                 continue
             value = entry.first_string() if len(entry.args) == 1 else None
             if value is None:
-                self.facts.note(entry.line, f"environment {entry.name}: not a plain string, not mapped")
+                self.facts.note(entry.line, f"environment {entry.name}: not a plain string")
                 continue
             found[entry.name] = value
             if global_scope:
@@ -220,14 +223,14 @@ class _Reader:
                         self.facts.note(trigger.line, f"cron {spec!r} runs the job's own branch; the draft "
                                         "schedules 'main' (set `branch:`)", DECIDE)
             else:
-                self.facts.note(trigger.line, f"trigger `{trigger.name}` not mapped")
+                self.facts.note(trigger.line, f"trigger `{trigger.name}`")
 
     def stage(self, stage: Node, env: dict[str, str], agent: str | None) -> None:
         if stage.name != "stage":
-            self.facts.note(stage.line, f"`{stage.name}` in stages not mapped")
+            self.facts.note(stage.line, f"`{stage.name}` in stages")
             return
         name = stage.first_string() or f"stage-{stage.line}"
-        job = JobInfo(name, self.facts.file, stage.line)
+        job = JobInfo(name, self.facts.file, stage.line, kind="stage")
         env = dict(env)
         for node in stage.children or []:
             if node.name == "agent":
@@ -244,9 +247,9 @@ class _Reader:
             elif node.name == "steps":
                 self.steps(node.children or [], job, env)
             elif node.name in ("options", "post", "tools"):
-                self.facts.note(node.line, f"`{node.name}` of stage {name!r} not mapped")
+                self.facts.note(node.line, f"`{node.name}` of stage {name!r}")
             elif node.name == "matrix":
-                self.facts.note(node.line, f"matrix of stage {name!r} not mapped")
+                self.facts.note(node.line, f"matrix of stage {name!r}")
         if agent and re.search("gpu|cuda", agent, re.I):
             job.gpu = True
             self.facts.gpu_runner = self.facts.gpu_runner or [agent]
@@ -266,7 +269,7 @@ class _Reader:
             elif condition.name == "beforeInput":
                 continue
             else:
-                self.facts.note(condition.line, f"`when {{ {condition.name} }}` of stage {job.name!r} not mapped")
+                self.facts.note(condition.line, f"`when {{ {condition.name} }}` of stage {job.name!r}")
 
     def steps(self, nodes: list[Node], job: JobInfo, env: dict[str, str]) -> None:
         for step in nodes:
@@ -284,7 +287,7 @@ class _Reader:
             elif step.name in ("docker.withRegistry", "withDockerRegistry"):
                 ids = [t.value for t in step.args if t.kind == "string"]
                 if len(ids) >= 2:
-                    self.facts.credentials.setdefault("registry", ids[1])
+                    self.bind("registry", ids[1], step.line)
                 self.steps(step.children or [], job, env)
             elif step.name in _STEP_BLOCKS and step.children is not None:
                 if step.name == "script":
@@ -296,13 +299,19 @@ class _Reader:
             elif step.name == "docker.build":
                 self.docker_build(step, job)
             else:
-                self.facts.note(step.line, f"step `{step.name}` in stage {job.name!r} not mapped")
+                self.facts.note(step.line, f"step `{step.name}` in stage {job.name!r}")
 
     def docker_build(self, step: Node, job: JobInfo) -> None:
         strings = [t.value for t in step.args if t.kind == "string"]
         if strings:
             words = ["docker", "build", "-t", strings[0]] + (strings[1].split() if len(strings) > 1 else ["."])
             job.commands.append(Command(self.facts.file, step.line, " ".join(words)))
+
+    def bind(self, role: str, credential: str, line: int) -> None:
+        first = self.facts.credentials.setdefault(role, credential)
+        if first != credential:
+            self.facts.note(line, f"credential {credential!r} is another {role} than {first!r}: ci-gen binds one "
+                            f"`jenkins.credentials.{role}` for every stage", DECIDE)
 
     def credentials(self, step: Node, job: JobInfo) -> None:
         text = [t.text for t in step.args]
@@ -314,11 +323,11 @@ class _Reader:
             if credential is None:
                 continue
             if word in ("usernamePassword", "usernameColonPassword"):
-                self.facts.credentials.setdefault("registry", credential)
+                self.bind("registry", credential, step.line)
             elif word == "file" and re.search("kube", credential + (inner.named("variable") or ""), re.I):
-                self.facts.credentials.setdefault("kubeconfig", credential)
+                self.bind("kubeconfig", credential, step.line)
             elif word == "file" and "cosign" in credential.lower():
-                self.facts.credentials.setdefault("cosign", credential)
+                self.bind("cosign", credential, step.line)
             else:
                 self.facts.note(step.line, f"credential {credential!r} ({word}) in stage {job.name!r} not mapped: "
                                 "list it under `secrets:` if a test needs it", DECIDE)

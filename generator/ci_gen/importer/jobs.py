@@ -24,6 +24,7 @@ class JobInfo:
     approval: bool = False
     branch: str | None = None
     gpu: bool = False
+    kind: str = "job"  # what the file calls it: a GitLab job, a Jenkins stage
 
 
 def slug(text: str) -> str:
@@ -42,7 +43,7 @@ def record(job: JobInfo, facts: Facts, variables: dict[str, str]) -> None:
     kinds = {a.kind for _, a in actions}
     if not kinds & {"build", "test", "scan", "deploy", "helm", "push"}:
         what = "no commands" if not job.commands else "no build, test, scan or deploy command recognised"
-        facts.note(job.line, f"job {job.name!r} not mapped: {what}; ci-gen has no slot for it", file=job.file)
+        facts.note(job.line, f"{job.kind} {job.name!r}: {what}; ci-gen has no slot for it", file=job.file)
         return
     for command, action in actions:
         if action.kind == "build":
@@ -68,7 +69,7 @@ def _test(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -> 
     lines: list[str] = []
     for command in job.commands:
         mine = [a for c, a in actions if c is command]
-        if any(a.kind in ("build", "push", "login", "scan") for a in mine):
+        if any(a.kind in ("build", "push", "login", "scan", "container") for a in mine):
             continue
         docker_runs = [a.run for a in mine if a.kind == "test" and a.run and a.words[:1] == ["docker"]]
         lines.append(" && ".join(docker_runs) if docker_runs else command.text)
@@ -82,7 +83,7 @@ def _deploy(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -
     name = slug(job.environment or "") or _name_without(job.name, _ENV_NOISE)
     if not name:
         name = "production"
-        facts.note(job.line, f"job {job.name!r}: environment name not found; called it 'production'", DECIDE, job.file)
+        facts.note(job.line, f"{job.kind} {job.name!r}: environment name not found; called it 'production'", DECIDE, job.file)
     env = Env(job.file, job.line, name, job.namespace, None, job.approval, job.branch)
     for command, action in actions:
         env.namespace = env.namespace or action.namespace
@@ -90,7 +91,7 @@ def _deploy(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -
         if action.manifests and not env.manifests:
             env.manifests = action.manifests
         if action.kind == "helm":
-            facts.note(command.line, f"helm release in job {job.name!r}: ci-gen deploys Kubernetes manifests "
+            facts.note(command.line, f"helm release in {job.kind} {job.name!r}: ci-gen deploys Kubernetes manifests "
                        "(its own, or `deploy.manifests`); render the chart to manifests or keep a helm job outside "
                        "ci-gen", DECIDE, command.file)
     facts.envs.append(env)
@@ -102,7 +103,7 @@ def _leftovers(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts
     for command, action in actions:
         if action.kind not in handled and id(command) not in seen:
             seen.add(id(command))
-            facts.note(command.line, f"job {job.name!r}: `{_short(command.text)}` not mapped", file=command.file)
+            facts.note(command.line, f"{job.kind} {job.name!r}: `{_short(command.text)}`", file=command.file)
 
 
 def _dedupe(lines: list[str]) -> list[str]:

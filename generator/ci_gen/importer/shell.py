@@ -27,7 +27,8 @@ class Command:
 
 @dataclass
 class Action:
-    """What a command does. `kind` is build, push, login, test, scan, deploy, helm, quiet or other."""
+    """What a command does. `kind` is build, push, login, test, scan, deploy, helm, container, quiet or
+    other."""
 
     kind: str
     words: list[str] = field(default_factory=list)
@@ -133,6 +134,8 @@ def classify(words: list[str], variables: dict[str, str]) -> Action:
         action.namespace = _resolved(_option(rest, "-n", "--namespace"), variables)
         action.kube_context = _resolved(_option(rest, "--kube-context"), variables)
         return action
+    if tool in ("docker", "podman", "docker-compose", "nerdctl"):
+        return Action("container", words)  # compose, network...: nothing a test inside the image can do
     if tool in _QUIET:
         return Action("quiet", words)
     return Action("other", words)
