@@ -249,14 +249,16 @@ class _Reader:
             elif node.name in ("options", "post", "tools"):
                 self.facts.note(node.line, f"`{node.name}` of stage {name!r}")
             elif node.name == "matrix":
-                self.facts.note(node.line, f"matrix of stage {name!r}")
+                self.facts.note(node.line, f"matrix axes of stage {name!r}: its stages were read once")
+                for child in (node.child("stages") or Node("", 0)).children or []:
+                    self.stage(child, env, agent)
         if agent and re.search("gpu|cuda", agent, re.I):
             job.gpu = True
             self.facts.gpu_runner = self.facts.gpu_runner or [agent]
         if job.approval and not job.commands:
             self.pending_approval = True  # an input-only stage gates the deploy after it
             return
-        if stage.child("steps") is None and (stage.child("parallel") or stage.child("stages")):
+        if stage.child("steps") is None and (stage.child("parallel") or stage.child("stages") or stage.child("matrix")):
             return
         if self.pending_approval and any("kubectl" in c.text or "helm" in c.text for c in job.commands):
             job.approval, self.pending_approval = True, False
@@ -291,13 +293,16 @@ class _Reader:
                 self.steps(step.children or [], job, env)
             elif step.name in _STEP_BLOCKS and step.children is not None:
                 if step.name == "script":
-                    self.facts.note(step.line, f"script block in stage {job.name!r}: only its `sh` steps were read")
+                    self.facts.note(step.line, f"script block in stage {job.name!r}: Groovy is not run, only its `sh`, "
+                                    "`docker.build` and `withRegistry` steps were read")
                 self.steps(step.children, job, env)
             elif step.name in ("echo", "def", "") or step.assign and not step.children:
                 if any(t.text == "docker.build" for t in step.args):
                     self.docker_build(step, job)
             elif step.name == "docker.build":
                 self.docker_build(step, job)
+            elif step.name.endswith(".push") or step.name.endswith(".tag"):
+                continue  # pushing the image built by docker.build: ci-gen's build step pushes
             else:
                 self.facts.note(step.line, f"step `{step.name}` in stage {job.name!r}")
 

@@ -93,7 +93,8 @@ def simple_commands(text: str) -> list[list[str]]:
         tokens = list(lexer)
     except ValueError:  # unbalanced quotes: fall back to whitespace
         tokens = text.split()
-    commands, current = [], []
+    commands: list[list[str]] = []
+    current: list[str] = []
     for token in tokens:
         if token in _SEPARATORS or set(token) <= set("&|;()"):
             if current:
