@@ -152,7 +152,7 @@ def test_unreadable_pipelines_are_located_errors_not_tracebacks(tmp_path: Path) 
     assert proc.returncode == 1 and proc.stderr.startswith(".gitlab-ci.yml:"), proc.stderr
     repo = repo_with(tmp_path / "j", {"Jenkinsfile": "pipeline {\n  stages {\n    stage('x') { steps { sh '''oops\n"})
     proc = ci_gen("import", "-C", str(repo))
-    assert proc.returncode == 1 and proc.stderr.startswith("Jenkinsfile:3:1: unterminated"), proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith("Jenkinsfile:3:1: unterminated string"), proc.stderr
 
 
 HOSTILE_GITLAB = """\

@@ -160,6 +160,7 @@ class _Merger:
     def _deploy(self) -> dict[str, Any]:
         envs: dict[str, dict[str, Any]] = {}
         manifests: list[tuple[str, tuple[str, int]]] = []
+        timeouts: list[str] = []
         for env in (e for f in self.facts for e in f.envs):
             where = (env.file, env.line)
             if not _fits("slug", env.name):
@@ -180,6 +181,8 @@ class _Merger:
                 entry["branch"] = env.branch
             if env.manifests:
                 manifests.append((env.manifests, where))
+            if env.timeout and _fits("duration", env.timeout):
+                timeouts.append(env.timeout)
         for name, entry in envs.items():
             if "namespace" not in entry["kubernetes"]:
                 entry["kubernetes"]["namespace"] = "default"
@@ -188,10 +191,12 @@ class _Merger:
         if not envs:
             return {}
         deploy: dict[str, Any] = {"strategy": "rolling", "environments": list(envs.values())}
+        if timeouts:
+            deploy = {"strategy": "rolling", "timeout": timeouts[0], "environments": list(envs.values())}
         if manifests:
             path, where = manifests[0]
             if _fits("relpath", path) and not path_escape_reason(path, self.root) and (self.root / path).exists():
-                deploy = {"strategy": "rolling", "manifests": path.rstrip("/") or path, "environments": list(envs.values())}
+                deploy = {"strategy": "rolling", "manifests": path.rstrip("/") or path, **deploy}
             else:
                 self.note(where, f"manifests {path!r} not found in the repository: ci-gen's default manifests "
                           "are used; set `deploy.manifests`")
@@ -236,7 +241,8 @@ class _Merger:
         for facts in self.facts:
             for name, value in facts.variables.items():
                 if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$", name) or name.startswith("CI_GEN_") or name in secrets:
-                    self.note((facts.file, 1), f"variable {name}: name not allowed here, or also a secret", UNMAPPED)
+                    self.note(facts.variable_lines.get(name, (facts.file, 1)),
+                              f"variable {name}: name not allowed here, or also a secret", UNMAPPED)
                 elif name not in variables:
                     variables[name] = value
         if variables:

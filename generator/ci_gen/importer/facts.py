@@ -48,6 +48,7 @@ class Env:
     name: str
     namespace: str | None = None
     context: str | None = None
+    timeout: str | None = None  # kubectl rollout status --timeout
     approval: bool = False
     branch: str | None = None
     manifests: str | None = None
@@ -85,6 +86,7 @@ class Facts:
     default_runner: list[str] = field(default_factory=list)  # GitLab tags, or one Jenkins label
     gpu_runner: list[str] = field(default_factory=list)
     variables: dict[str, str | int | bool] = field(default_factory=dict)
+    variable_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)  # registry / kubeconfig / cosign

@@ -24,6 +24,8 @@ _ONLY_WORDS = {"branches", "tags", "merge_requests", "schedules", "web", "api", 
                "external", "external_pull_requests", "chat"}
 _MAX_FILES = 50
 _MAX_EXTENDS = 11  # GitLab's own limit on extends depth
+_MAX_LAYERS = 100
+_MAX_COMMANDS = 1000  # per job; YAML aliases can nest lists into millions of items
 
 
 @dataclass
@@ -50,6 +52,11 @@ def read(root: Path, rel: str = FILE) -> Facts:
             continue
         job = _job(name, jobs, top, facts, variables)
         if job is None:
+            continue
+        environment = _value(jobs, name, "environment")
+        if isinstance(environment, dict) and environment.get("action") not in (None, "start"):
+            facts.note(job.line, f"job {name!r} ({environment.get('action')} of environment "
+                       f"{environment.get('name')!r}): ci-gen has no slot for it", file=job.file)
             continue
         tags = _value(jobs, name, "tags")
         if isinstance(tags, list) and tags:
@@ -159,10 +166,14 @@ def _job(name: str, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]], fac
     return job
 
 
-def _layers(name: str, jobs: dict[str, Layer], facts: Facts, seen: set[str]) -> list[Layer]:
+def _layers(name: str, jobs: dict[str, Layer], facts: Facts, seen: set[str], budget: list[int] | None = None) -> list[Layer]:
     """The job's own definition first, then what it extends, nearest first (later extends win)."""
+    budget = budget if budget is not None else [_MAX_LAYERS]
+    budget[0] -= 1
     layer = jobs[name]
     result = [layer]
+    if budget[0] < 0:
+        return result  # diamonds of extends could otherwise multiply without end
     parents = layer.node.get("extends")
     parents = [parents] if isinstance(parents, str) else parents if isinstance(parents, list) else []
     for parent in reversed(parents):
@@ -172,7 +183,7 @@ def _layers(name: str, jobs: dict[str, Layer], facts: Facts, seen: set[str]) -> 
             facts.note(_line(layer.node, "extends"), f"job {name!r} extends {parent!r}, which is not defined "
                        "in the files read", file=layer.file)
             continue
-        result.extend(_layers(parent, jobs, facts, seen | {name, parent}))
+        result.extend(_layers(parent, jobs, facts, seen | {name, parent}, budget))
     return result
 
 
@@ -188,15 +199,19 @@ def _defining(layers: list[Layer], key: str) -> Layer | None:
 
 
 def _script(value: Any, layer: Layer, jobs: dict[str, Layer], facts: Facts, depth: int = 0) -> list[Command]:
+    if depth > 4:
+        return []
     if isinstance(value, str):
         return split_lines(layer.file, _line(layer.node, "script"), value)
     if not isinstance(value, list):
         return []
     commands: list[Command] = []
     for index, item in enumerate(value):
+        if len(commands) > _MAX_COMMANDS:
+            break
         line = _item_line(value, index)
         tag = getattr(getattr(item, "tag", None), "value", None)
-        if tag == "!reference" and depth < 5:
+        if tag == "!reference":
             path = [str(p) for p in item]
             target = _value(jobs, path[0], path[1]) if len(path) == 2 and path[0] in jobs else None
             if target is None:
@@ -275,6 +290,7 @@ def _global_variables(top: dict[str, tuple[str, Any]], facts: Facts) -> dict[str
             value = value.get("value")
         if isinstance(value, (str, int, bool)) and not isinstance(value, float):
             facts.variables[str(name)] = value if isinstance(value, (int, bool)) else str(value)
+            facts.variable_lines[str(name)] = (file, _line(node, name))
             result[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return result
 

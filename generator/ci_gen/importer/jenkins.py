@@ -17,8 +17,8 @@ FILE = "Jenkinsfile"
 _TOKEN = re.compile(r"""
     (?P<space>[ \t\r]+|\\\n)
   | (?P<newline>\n)
-  | (?P<comment>//[^\n]*|/\*.*?\*/)
-  | (?P<string>'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")
+  | (?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<string>'''.*?(?:'''|\Z)|\"\"\".*?(?:\"\"\"|\Z)|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")
   | (?P<ident>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)
   | (?P<number>\d[\w.]*)
   | (?P<punct>[{}()\[\],:;=]|[^\s\w'"{}()\[\],:;=]+)
@@ -75,13 +75,23 @@ def tokenize(text: str, display: str) -> list[Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:  # an unterminated string or comment: the rest is unreadable
-            raise ManifestError([Problem(display, line, 1, "", "unterminated string or comment")])
+            raise ManifestError([Problem(display, line, 1, "", "unreadable text (an unterminated string?)")])
         kind = match.lastgroup or "punct"
+        if kind in ("string", "comment") and not _terminated(match.group()):
+            # consumed to the end in one go: a scan from every later `/*` would be quadratic
+            raise ManifestError([Problem(display, line, 1, "", f"unterminated {kind}")])
         if kind not in ("space", "comment"):
             tokens.append(Token(kind, match.group(), line))
         line += match.group().count("\n")
         pos = match.end()
     return tokens
+
+
+def _terminated(text: str) -> bool:
+    for opening, closing in (("/*", "*/"), ("'''", "'''"), ('"""', '"""')):
+        if text.startswith(opening):
+            return len(text) >= 2 * len(opening) and text.endswith(closing)
+    return True
 
 
 class _Parser:
@@ -209,6 +219,7 @@ class _Reader:
             found[entry.name] = value
             if global_scope:
                 self.facts.variables[entry.name] = value
+                self.facts.variable_lines[entry.name] = (self.facts.file, entry.line)
         self.variables.update(found) if global_scope else None
         return found
 

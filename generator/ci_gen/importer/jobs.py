@@ -84,10 +84,11 @@ def _deploy(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -
     if not name:
         name = "production"
         facts.note(job.line, f"{job.kind} {job.name!r}: environment name not found; called it 'production'", DECIDE, job.file)
-    env = Env(job.file, job.line, name, job.namespace, None, job.approval, job.branch)
+    env = Env(job.file, job.line, name, namespace=job.namespace, approval=job.approval, branch=job.branch)
     for command, action in actions:
         env.namespace = env.namespace or action.namespace
         env.context = env.context or action.kube_context
+        env.timeout = env.timeout or action.timeout
         if action.manifests and not env.manifests:
             env.manifests = action.manifests
         if action.kind == "helm":

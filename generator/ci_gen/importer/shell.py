@@ -42,6 +42,7 @@ class Action:
     namespace: str | None = None
     kube_context: str | None = None
     manifests: str | None = None
+    timeout: str | None = None
     scan: dict[str, object] = field(default_factory=dict)
 
 
@@ -297,6 +298,8 @@ def _kubectl(rest: list[str], words: list[str], variables: dict[str, str]) -> Ac
     action = Action("deploy", words)
     action.namespace = _resolved(_option(rest, "-n", "--namespace"), variables)
     action.kube_context = _resolved(_option(rest, "--context"), variables)
+    if verb == "rollout":
+        action.timeout = _resolved(_option(rest, "--timeout"), variables)
     if verb == "apply":
         action.manifests = _resolved(_option(rest, "-f", "--filename", "-k", "--kustomize"), variables)
     return action
