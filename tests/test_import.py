@@ -222,3 +222,25 @@ def test_import_is_not_on_the_pre_commit_path(tmp_path: Path) -> None:
     assert ci_gen("import", "-C", str(repo)).returncode == 0
     modules = imported_modules(["validate"], repo)
     assert "ci_gen.validation" in modules and not {m for m in modules if m.startswith("ci_gen.importer")}
+
+
+def laughs() -> str:
+    """Aliases nesting lists ten-fold per level, extends in diamonds: bounded, not expanded."""
+    lines = ['.l0: {script: &l0 ["echo lol"]}']
+    for level in range(1, 9):
+        lines.append(f".l{level}: {{script: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]}}")
+    lines.append(".d0: {script: [pytest]}")
+    for level in range(1, 12):
+        lines.append(f".d{level}: {{extends: [{', '.join(f'.d{j}' for j in range(level))}]}}")
+    lines.append("bomb: {script: *l8}")
+    lines.append("diamond: {extends: .d11}")
+    return "\n".join(lines) + "\n"
+
+
+def test_hostile_structures_finish_and_draft(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {".gitlab-ci.yml": laughs(), "Jenkinsfile": "/*" * 200_000 + "\n"})
+    proc = ci_gen("import", "-C", str(repo), "--jenkins", "Jenkinsfile")
+    assert proc.returncode == 1 and proc.stderr.startswith("Jenkinsfile:1:1: "), proc.stderr
+    proc = ci_gen("import", "-C", str(repo), "--gitlab", ".gitlab-ci.yml")
+    assert proc.returncode == 0, proc.stderr
+    assert "name: diamond\n    run: pytest" in (repo / "ci-gen.yaml").read_text(encoding="utf-8")
