@@ -157,6 +157,9 @@ def _job(name: str, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]], fac
         layer = _defining(layers, key) or own
         job.commands.extend(_script(source, layer, jobs, facts))
     _environment(job, _value(jobs, name, "environment"))
+    if job.environment is None and _value(jobs, name, "environment") is not None:
+        facts.note(job.line, f"job {name!r} deploys to a dynamic environment (review apps?): the draft names it "
+                   "after the job", DECIDE, own.file)
     job.approval = _value(jobs, name, "when") == "manual"
     _rules(job, layers, jobs, facts)
     for layer in layers:

@@ -53,10 +53,18 @@ def record(job: JobInfo, facts: Facts, variables: dict[str, str]) -> None:
                 setattr(facts.scan, key, value)
     if kinds & {"deploy", "helm"}:
         _deploy(job, actions, facts)
-    elif "test" in kinds:
+        return
+    if "test" in kinds:
         _test(job, actions, facts)
     else:
         _leftovers(job, actions, facts, {"build", "push", "login", "scan", "quiet"})
+    # ci-gen builds, tests and scans every branch without a gate; only deploys have them.
+    if job.branch:
+        facts.note(job.line, f"{job.kind} {job.name!r} runs only on branch {job.branch!r}: ci-gen builds, tests "
+                   "and scans every branch", file=job.file)
+    if job.approval:
+        facts.note(job.line, f"{job.kind} {job.name!r} waits for a person: ci-gen gates deploys only",
+                   file=job.file)
 
 
 def _build(command: Command, action: Action) -> Build:
