@@ -251,3 +251,23 @@ def test_hostile_structures_finish_and_draft(tmp_path: Path) -> None:
     proc = ci_gen("import", "-C", str(repo), "--gitlab", ".gitlab-ci.yml")
     assert proc.returncode == 0, proc.stderr
     assert "name: diamond\n    run: pytest" in (repo / "ci-gen.yaml").read_text(encoding="utf-8")
+
+
+def test_variables_built_from_variables_resolve_the_image_but_stay_verbatim(tmp_path: Path) -> None:
+    jenkinsfile = """pipeline {
+  agent any
+  environment {
+    REGISTRY = 'registry.example.com'
+    IMAGE = "${REGISTRY}/team/chained-app"
+  }
+  stages {
+    stage('Build') { steps { sh "docker build -t ${IMAGE}:${BUILD_NUMBER} ." } }
+  }
+}
+"""
+    proc = ci_gen("import", "-C", str(repo_with(tmp_path, {"Jenkinsfile": jenkinsfile})), "--stdout")
+    assert proc.returncode == 0, proc.stderr
+    assert "image:\n  name: registry.example.com/team/chained-app\n" in proc.stdout
+    assert "IMAGE: ${REGISTRY}/team/chained-app" in proc.stdout
+    assert "Jenkinsfile:5: decide: variable IMAGE = '${REGISTRY}/team/chained-app': ci-gen passes values verbatim" \
+        in proc.stderr

@@ -245,6 +245,9 @@ class _Merger:
                               f"variable {name}: name not allowed here, or also a secret", UNMAPPED)
                 elif name not in variables:
                     variables[name] = value
+                    if "$" in str(value):
+                        self.note(facts.variable_lines.get(name, (facts.file, 1)),
+                                  f"variable {name} = {value!r}: ci-gen passes values verbatim, `$` is not expanded")
         if variables:
             data["variables"] = variables
         valid_secrets = [s for s in dict.fromkeys(secrets) if re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$", s)

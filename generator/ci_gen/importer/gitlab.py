@@ -12,7 +12,7 @@ from ..paths import path_escape_reason
 from ..yamlio import read_text
 from .facts import DECIDE, Facts
 from .jobs import JobInfo, record
-from .shell import Command, referenced_variables, split_lines
+from .shell import Command, expand, referenced_variables, split_lines
 
 FILE = ".gitlab-ci.yml"
 _GLOBAL_KEYS = {"image", "services", "stages", "types", "before_script", "after_script", "variables", "cache",
@@ -294,7 +294,8 @@ def _global_variables(top: dict[str, tuple[str, Any]], facts: Facts) -> dict[str
         if isinstance(value, (str, int, bool)) and not isinstance(value, float):
             facts.variables[str(name)] = value if isinstance(value, (int, bool)) else str(value)
             facts.variable_lines[str(name)] = (file, _line(node, name))
-            result[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            result[str(name)] = expand(text, result) or text  # IMAGE: ${REGISTRY}/app
     return result
 
 

@@ -216,9 +216,9 @@ class _Reader:
             if value is None:
                 self.facts.note(entry.line, f"environment {entry.name}: not a plain string")
                 continue
-            found[entry.name] = value
+            found[entry.name] = expand(value, {**self.variables, **found}) or value  # IMAGE = "${REGISTRY}/app"
             if global_scope:
-                self.facts.variables[entry.name] = value
+                self.facts.variables[entry.name] = value  # as written: the manifest never expands `$`
                 self.facts.variable_lines[entry.name] = (self.facts.file, entry.line)
         self.variables.update(found) if global_scope else None
         return found
