@@ -41,13 +41,13 @@ def read(root: Path, rel: str = FILE) -> Facts:
     facts = Facts(rel, "gitlab")
     jobs: dict[str, Layer] = {}
     top: dict[str, tuple[str, Any]] = {}
-    _load_file(root, rel, facts, jobs, top, set(), 0)
+    _load_file(root, rel, facts, jobs, top, set())
     variables = _global_variables(top, facts)
     default_tags = _default_tags(top)
     if default_tags:
         facts.default_runner = default_tags
     gpu_tags: list[str] = []
-    for name, layer in jobs.items():
+    for name in list(jobs):
         if name.startswith("."):
             continue
         job = _job(name, jobs, top, facts, variables)
@@ -75,7 +75,7 @@ def read(root: Path, rel: str = FILE) -> Facts:
 
 
 def _load_file(root: Path, rel: str, facts: Facts, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]],
-               seen: set[str], depth: int) -> None:
+               seen: set[str]) -> None:
     if rel in seen or len(seen) >= _MAX_FILES:
         return
     seen.add(rel)
@@ -83,15 +83,15 @@ def _load_file(root: Path, rel: str, facts: Facts, jobs: dict[str, Layer], top: 
     if not isinstance(doc, dict):
         raise ManifestError([Problem(rel, 1, 1, "", "expected a YAML mapping of jobs")])
     if "include" in doc:
-        for include_rel, line in _includes(doc["include"], doc, rel, root, facts):
-            _load_file(root, include_rel, facts, jobs, top, seen, depth + 1)
+        for include_rel in _includes(doc["include"], doc, rel, root, facts):
+            _load_file(root, include_rel, facts, jobs, top, seen)
     for key in doc:
         if not isinstance(key, str):
             continue
         if key in _GLOBAL_KEYS:
-            if key in ("variables", "default") and key in top and isinstance(top[key][1], dict):
+            if key in ("variables", "default") and key in top and isinstance(top[key][1], dict) and isinstance(doc[key], dict):
                 merged = dict(top[key][1])
-                merged.update(doc[key] or {})
+                merged.update(doc[key])
                 top[key] = (rel, merged)
             else:
                 top[key] = (rel, doc[key])
@@ -113,11 +113,11 @@ def _parse(path: Path, display: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise ManifestError([Problem(display, line, 1, "", str(exc.problem or exc.context or "invalid YAML"))]) from None
-    except (YAMLError, RecursionError) as exc:
+    except (YAMLError, RecursionError, ValueError, TypeError) as exc:  # bad dates and numbers raise plain errors
         raise ManifestError([Problem(display, 1, 1, "", f"cannot parse: {type(exc).__name__}")]) from None
 
 
-def _includes(value: Any, doc: Any, rel: str, root: Path, facts: Facts) -> list[tuple[str, int]]:
+def _includes(value: Any, doc: Any, rel: str, root: Path, facts: Facts) -> list[str]:
     """Local includes to read; every other kind (remote, project, template, component) is noted."""
     found = []
     items = value if isinstance(value, list) else [value]
@@ -135,7 +135,7 @@ def _includes(value: Any, doc: Any, rel: str, root: Path, facts: Facts) -> list[
             facts.note(line, f"include {local!r} not read (a glob, a variable, missing, or outside the repository)",
                        file=rel)
             continue
-        found.append((path, line))
+        found.append(path)
     return found
 
 

@@ -4,6 +4,7 @@ the reader does not understand is noted, not guessed."""
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,8 +188,8 @@ class _Reader:
                 label = _agent_label(node)
                 if label:
                     self.facts.default_runner = [label]
-                elif node.children is not None or node.first_string() is None and node.args[:1] and node.args[0].text != "any":
-                    self.facts.note(node.line, "agent other than `any` or a label")
+                elif (node.args[0].text if node.args else "") != "any":
+                    self.facts.note(node.line, "agent other than `any` or a label (docker, kubernetes, none)")
             elif node.name == "environment":
                 self.environment(node, global_scope=True)
             elif node.name == "triggers":
@@ -220,7 +221,8 @@ class _Reader:
             if global_scope:
                 self.facts.variables[entry.name] = value  # as written: the manifest never expands `$`
                 self.facts.variable_lines[entry.name] = (self.facts.file, entry.line)
-        self.variables.update(found) if global_scope else None
+        if global_scope:
+            self.variables.update(found)
         return found
 
     def triggers(self, node: Node) -> None:
@@ -321,7 +323,7 @@ class _Reader:
         strings = [t.value for t in step.args if t.kind == "string"]
         if strings:
             words = ["docker", "build", "-t", strings[0]] + (strings[1].split() if len(strings) > 1 else ["."])
-            job.commands.append(Command(self.facts.file, step.line, " ".join(words)))
+            job.commands.append(Command(self.facts.file, step.line, shlex.join(words)))
 
     def bind(self, role: str, credential: str, line: int) -> None:
         first = self.facts.credentials.setdefault(role, credential)
