@@ -76,9 +76,18 @@ class _Merger:
         schedules = self._schedules()
         if schedules:
             data["schedules"] = schedules
-        self.note(first, "no model found: ci-gen converts, checks and scans a model file; set `model:` if the "
-                  "app serves one")
+        self.note(first, self._model_hint())
         return data
+
+    def _model_hint(self) -> str:
+        """Pipelines rarely name the model file; the repository may hold it."""
+        found = _model_files(self.root)
+        if not found:
+            return "no model found: ci-gen converts, checks and scans a model file; set `model:` if the app serves one"
+        path, framework = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        return (f"model file {path!r}{more} in the repository: set `model: {{path: {path}, framework: {framework}}}` "
+                "to have ci-gen convert, check and scan it")
 
     def _build(self) -> Build | None:
         builds = [b for f in self.facts for b in f.builds]
@@ -266,6 +275,36 @@ class _Merger:
                 continue
             found.append({"name": schedule.name, "cron": schedule.cron, "branch": schedule.branch or "main"})
         return found
+
+
+_MODEL_SUFFIXES = {".pt": "pytorch", ".pth": "pytorch", ".onnx": "onnx", ".pkl": "sklearn", ".joblib": "sklearn",
+                   ".h5": "tensorflow", ".keras": "tensorflow"}
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".ci-gen", "__pycache__", ".tox"}
+
+
+def _model_files(root: Path, depth: int = 3, budget: int = 2000) -> list[tuple[str, str]]:
+    """Model files near the top of the repository (bounded: a big checkout is not walked)."""
+    found: list[tuple[str, str]] = []
+    level = [root]
+    for _ in range(depth):
+        following = []
+        for directory in level:
+            try:
+                entries = sorted(directory.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                budget -= 1
+                if budget < 0:
+                    return found
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir() and entry.name not in _SKIP_DIRS:
+                    following.append(entry)
+                elif entry.suffix in _MODEL_SUFFIXES and entry.is_file():
+                    found.append((entry.relative_to(root).as_posix(), _MODEL_SUFFIXES[entry.suffix]))
+        level = following
+    return found
 
 
 def build(all_facts: list[Facts], root: Path) -> Draft:
