@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ManifestError
 from ..paths import path_escape_reason
 from ..schema import load_schema
 from .facts import DECIDE, UNMAPPED, Build, Facts, Note
 from .jobs import slug
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=https://ci-gen.dev/schemas/manifest.schema.json"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A `|` block keeps text as written only when every character is printable in YAML and no line
+# ends in a space; anything else is left to the emitter, which escapes it in double quotes.
+_LITERAL_SAFE = re.compile(r"\A(?:[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*(?<! )\n)*"
+                           r"[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*(?<!\s)\Z")
 
 
 @dataclass(frozen=True)
@@ -311,8 +316,56 @@ def build(all_facts: list[Facts], root: Path) -> Draft:
     """The draft manifest text for these facts, the notes at its top."""
     merger = _Merger(all_facts, root)
     data = merger.manifest()
+    _repair(data, root, merger)
     notes = sorted(set(merger.notes), key=lambda n: (n.kind != UNMAPPED, n.file, n.line, n.message))
     return Draft(_header([f.file for f in all_facts], notes) + _dump(data), notes)
+
+
+_MAX_REPAIRS = 20
+
+
+def _repair(data: dict[str, Any], root: Path, merger: _Merger) -> None:
+    """Leave out, one by one, values that a semantic rule refuses (a variable called `NULL`...):
+    the values were checked against the schema on the way in, the rules beyond it are here."""
+    from ..manifest import load_manifest_text
+
+    for _ in range(_MAX_REPAIRS):
+        try:
+            load_manifest_text(_dump(data), "ci-gen.yaml", root)
+            return
+        except ManifestError as exc:
+            problem = exc.problems[0]
+        if not _drop(data, problem.path):
+            return  # not a value the draft can do without: the command reports the invalid draft
+        name = problem.path.split(".", 1)[-1]
+        where = next((f.variable_lines[name] for f in merger.facts if name in f.variable_lines),
+                     (merger.facts[0].file, 1))
+        merger.note(where, f"left out of the draft: {problem.path}: {problem.message}", UNMAPPED)
+
+
+def _drop(data: dict[str, Any], path: str) -> bool:
+    parts: list[str | int] = [int(i) if i else k for i, k in re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)]
+    if len(parts) < 2 or parts[0] in ("version", "name", "image") and len(parts) < 3:
+        return False
+    chain: list[Any] = [data]
+    for part in parts[:-1]:
+        node = chain[-1]
+        if isinstance(node, dict) and part in node:
+            chain.append(node[part])
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            chain.append(node[part])
+        else:
+            return False
+    parent, last = chain[-1], parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+        parent.pop(last)
+    else:
+        return False
+    if not parent and len(parts) == 2:
+        del data[str(parts[0])]  # `variables: {}` says nothing
+    return True
 
 
 def clean(text: str) -> str:
@@ -342,7 +395,7 @@ def _dump(data: dict[str, Any]) -> str:
             return {k: literal(v) for k, v in value.items()}
         if isinstance(value, list):
             return [literal(v) for v in value]
-        if isinstance(value, str) and "\n" in value and not re.search(r"[\x00-\x09\x0b-\x1f\x7f]| \n|\s$", value):
+        if isinstance(value, str) and "\n" in value and _LITERAL_SAFE.match(value):
             return LiteralScalarString(value)
         return value
 

@@ -289,6 +289,8 @@ def _global_variables(top: dict[str, tuple[str, Any]], facts: Facts) -> dict[str
     file, node = top["variables"]
     result: dict[str, str] = {}
     for name, value in node.items():
+        if not isinstance(name, str):
+            continue  # `NULL:` or `1:` as a key: no variable name
         if isinstance(value, dict):
             value = value.get("value")
         if isinstance(value, (str, int, bool)) and not isinstance(value, float):
