@@ -81,3 +81,24 @@ STAGE = st.tuples(TEXT, st.lists(COMMAND, min_size=1, max_size=3), st.one_of(st.
 def test_any_declarative_jenkinsfile_drafts_a_valid_manifest(stages: list[tuple[str, list[str], str | None, bool]],
                                                             env: dict[str, str]) -> None:
     check({"Jenkinsfile": jenkinsfile(stages, env)}, "jenkins")
+
+
+GROOVYISH = st.lists(st.sampled_from(["pipeline", "{", "}", "(", ")", "[", "]", "stage", "'x'", '"""', "'''", "/*",
+                                      "*/", "//", "\n", "sh", "=", ":", ",", "steps", "stages", "@", "when", "branch",
+                                      "input", "agent", "label", "environment", "credentials", "\\", "$"]),
+                     max_size=60).map(" ".join)
+YAMLISH = st.lists(st.sampled_from(["a:", "  script:", "    - docker build -t x .", "&a", "*a", "<<: *a", "!reference",
+                                    "[", "]", "{", "}", "include:", "  - local: a.yml", "extends: a", "- ", "'", '"',
+                                    "\n", "  ", "rules:", "variables:", "?", "|", ">"]), max_size=40).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(GROOVYISH, TEXT))
+def test_any_text_as_jenkinsfile_is_a_draft_or_a_located_error(text: str) -> None:
+    check({"Jenkinsfile": text}, "jenkins")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(YAMLISH, TEXT))
+def test_any_text_as_gitlab_ci_is_a_draft_or_a_located_error(text: str) -> None:
+    check({".gitlab-ci.yml": text, "a.yml": text}, "gitlab")
