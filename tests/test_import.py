@@ -271,3 +271,26 @@ def test_variables_built_from_variables_resolve_the_image_but_stay_verbatim(tmp_
     assert "IMAGE: ${REGISTRY}/team/chained-app" in proc.stdout
     assert "Jenkinsfile:5: decide: variable IMAGE = '${REGISTRY}/team/chained-app': ci-gen passes values verbatim" \
         in proc.stderr
+
+
+def test_a_test_that_ran_in_another_image_is_flagged(tmp_path: Path) -> None:
+    jenkinsfile = """pipeline {
+  agent none
+  stages {
+    stage('Test') {
+      agent { docker { image 'python:3.12' } }
+      steps { sh 'pytest -q' }
+    }
+    stage('K8s') {
+      agent { kubernetes { yaml 'x' } }
+      steps { sh 'pytest -q tests/k8s' }
+    }
+  }
+}
+"""
+    proc = ci_gen("import", "-C", str(repo_with(tmp_path, {"Jenkinsfile": jenkinsfile})), "--stdout")
+    assert proc.returncode == 0, proc.stderr
+    assert "Jenkinsfile:4: decide: stage 'Test' ran in python:3.12; ci-gen runs `test[].run` inside the image" \
+        in proc.stderr
+    assert "Jenkinsfile:9: not mapped: agent of stage 'K8s': only labels are read" in proc.stderr
+    assert "Jenkinsfile:2:" not in proc.stderr  # `agent none` with agents per stage is ordinary

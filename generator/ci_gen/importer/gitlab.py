@@ -161,6 +161,13 @@ def _job(name: str, jobs: dict[str, Layer], top: dict[str, tuple[str, Any]], fac
         facts.note(job.line, f"job {name!r} deploys to a dynamic environment (review apps?): the draft names it "
                    "after the job", DECIDE, own.file)
     job.approval = _value(jobs, name, "when") == "manual"
+    image = _value(jobs, name, "image")
+    image = image.get("name") if isinstance(image, dict) else image
+    if image is None and isinstance(top.get("default", ("", None))[1], dict):
+        image = top["default"][1].get("image")
+    if image is None and "image" in top:
+        image = top["image"][1]
+    job.image = image if isinstance(image, str) else None
     _rules(job, layers, jobs, facts)
     for layer in layers:
         for key in layer.node:

@@ -188,8 +188,8 @@ class _Reader:
                 label = _agent_label(node)
                 if label:
                     self.facts.default_runner = [label]
-                elif (node.args[0].text if node.args else "") != "any":
-                    self.facts.note(node.line, "agent other than `any` or a label (docker, kubernetes, none)")
+                elif (node.args[0].text if node.args else "") not in ("any", "none"):
+                    self.facts.note(node.line, "agent other than `any`, `none` or a label (docker, kubernetes)")
             elif node.name == "environment":
                 self.environment(node, global_scope=True)
             elif node.name == "triggers":
@@ -247,7 +247,14 @@ class _Reader:
         env = dict(env)
         for node in stage.children or []:
             if node.name == "agent":
-                agent = _agent_label(node) or agent
+                label = _agent_label(node)
+                agent = label or agent
+                docker = node.child("docker")
+                if docker is not None:
+                    image = docker.child("image")
+                    job.image = image.first_string() if image is not None else docker.first_string()
+                elif label is None:
+                    self.facts.note(node.line, f"agent of stage {name!r}: only labels are read")
             elif node.name == "environment":
                 env.update(self.environment(node, global_scope=False))
             elif node.name == "when":

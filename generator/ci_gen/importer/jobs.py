@@ -25,6 +25,7 @@ class JobInfo:
     branch: str | None = None
     gpu: bool = False
     kind: str = "job"  # what the file calls it: a GitLab job, a Jenkins stage
+    image: str | None = None  # the container the job ran in, when the file names one
 
 
 def slug(text: str) -> str:
@@ -84,6 +85,9 @@ def _test(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -> 
     gpu = job.gpu or any(a.gpu for _, a in actions)
     name = _name_without(job.name, _TEST_NOISE) or "unit"
     facts.tests.append(TestJob(job.file, job.line, name, "\n".join(_dedupe(lines)), gpu))
+    if job.image and "$" not in job.image:
+        facts.note(job.line, f"{job.kind} {job.name!r} ran in {job.image}; ci-gen runs `test[].run` inside the "
+                   "image it built: the tools the test needs must be in that image", DECIDE, job.file)
     _leftovers(job, actions, facts, {"build", "push", "login", "scan", "quiet", "test", "other"})
 
 
