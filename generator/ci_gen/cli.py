@@ -72,7 +72,9 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
     if fleet:
-        return _render_fleet(fleet, out or directory or ".", **fleet_options)
+        from .paths import check_out_dir
+
+        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 
@@ -164,8 +166,8 @@ def import_(directory: str | None, manifest: str | None, fmt: str, force: bool, 
 @click.option("--dry-run", is_flag=True, help="Plan and print; write nothing.")
 @click.option("--check", is_flag=True, help="Like --dry-run; exit 1 when anything would change (drift alarm).")
 @click.option("--diff", is_flag=True, help="Print unified diffs of planned changes (secret values redacted).")
-@click.option("--verify", is_flag=True, help="Compare each live Jenkins config.xml too (catches UI edits).")
-@click.option("--prune", is_flag=True, help="Delete ci-gen-managed Jenkins jobs whose project left the fleet.")
+@click.option("--verify", is_flag=True, help="Check each live Jenkins config.xml too (reports UI edits).")
+@click.option("--prune", is_flag=True, help="With --fleet: delete this fleet's Jenkins jobs whose project left the fleet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, help="Parallel workers.")
 @click.option("--shard", metavar="I/N", help="Sync only shard I of N (1-based), for parallel CI jobs.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per HTTP request.")

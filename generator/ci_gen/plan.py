@@ -9,12 +9,11 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
+from .fingerprint import K8S_DIR, STEPS_DIR
 from .manifest import Environment, Manifest, Runners
 
 OUT_DIR = ".ci-gen/out"
 REPORT_DIR = ".ci-gen/reports"
-STEPS_DIR = ".ci-gen/steps"
-K8S_DIR = ".ci-gen/k8s"
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
 # Report files the steps write, by the kind of report view that shows them.
@@ -40,6 +39,8 @@ class Gate:
     """A person must approve before the job runs."""
 
     message: str
+    submitters: tuple[str, ...] = ()  # user ids and groups; empty: anyone allowed to run the job
+    timeout: str = "24h"  # then the job aborts instead of waiting forever
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Job:
     gate: Gate | None = None
     branch: str | None = None  # runs only on this branch
     environment: str | None = None  # deployment environment it changes
+    tier: str | None = None  # the environment's deployment tier
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
 
@@ -74,6 +76,9 @@ class Pipeline:
     crons: tuple[str, ...]
     runners: Runners  # the manifest's runner classes, as the renderers need them
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
+    # Multibranch Jenkins only: every branch runs this Jenkinsfile, so each schedule fires only
+    # on its own branch ((branch, its crons), sorted); empty for a single-branch Pipeline job.
+    crons_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -101,10 +106,18 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
+        crons_by_branch=_crons_by_branch(manifest) if manifest.jenkins.kind == "multibranch" else (),
         runners=manifest.runners,
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
+
+
+def _crons_by_branch(manifest: Manifest) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    branches: dict[str, set[str]] = {}
+    for schedule in manifest.schedules:
+        branches.setdefault(schedule.branch, set()).add(schedule.cron)
+    return tuple((branch, tuple(sorted(crons))) for branch, crons in sorted(branches.items()))
 
 
 def _model_file(manifest: Manifest) -> str:
@@ -230,16 +243,25 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
-            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
-            gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
-            branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(env),
+            gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
+            rollback_on_failure=True, skip_on_schedule=True,
         ))
     return jobs
 
 
-def _kube_credentials(manifest: Manifest) -> tuple[Credential, ...]:
-    cred = manifest.jenkins.credential("kubeconfig")
-    return (Credential("kubeconfig", cred),) if cred else ()
+def _gate(manifest: Manifest, env: Environment) -> Gate | None:
+    if env.approval is None:
+        return None
+    return Gate(f"Deploy {manifest.name} to {env.name}?", env.approval.submitters, env.approval.timeout)
+
+
+def _deploy_credentials(env: Environment) -> tuple[Credential, ...]:
+    """The environment's own credentials: staging's deploy job never holds production's kubeconfig."""
+    creds = [Credential("kubeconfig", env.kubeconfig)] if env.kubeconfig else []
+    if env.registry:
+        creds.append(Credential("registry", env.registry))
+    return tuple(creds)
 
 
 def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:
@@ -269,4 +291,6 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    if env.registry:  # the cluster pulls with this environment's own registry account
+        values.append(("CI_GEN_PULL_SECRET", f"{manifest.name}-registry"))
     return tuple(values)

@@ -5,6 +5,7 @@ from ..errors import ManifestError
 from ..lint import LintResult, lint_gitlab, lint_jenkins
 from ..manifest import load_manifest
 from ..output import emit, problem_dicts
+from ..paths import read_file
 from ..render import render_manifest
 from ..targets import TARGETS
 from ..workspace import Workspace
@@ -21,9 +22,9 @@ def run(ws: Workspace, fmt: str) -> int:
     texts: dict[str, str] = {}
     for target in manifest.targets:
         path = TARGETS[target][0]
-        on_disk = ws.root / path
-        if on_disk.is_file():
-            texts[path] = on_disk.read_text(encoding="utf-8")
+        on_disk = read_file(ws.root, path)  # regular files inside the repository only, bounded
+        if on_disk is not None:
+            texts[path] = on_disk.decode("utf-8", errors="replace")
         else:
             rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
             texts[path] = rendered.files[path].decode("utf-8")
