@@ -227,7 +227,7 @@ def test_import_is_not_on_the_pre_commit_path(tmp_path: Path) -> None:
 
     repo = checkout(CORPUS / "seed-style", tmp_path)
     assert ci_gen("import", "-C", str(repo)).returncode == 0
-    modules = imported_modules(["validate"], repo)
+    modules = imported_modules(["validate"], repo, cache=tmp_path / "cache")
     assert "ci_gen.validation" in modules and not {m for m in modules if m.startswith("ci_gen.importer")}
 
 
@@ -294,3 +294,13 @@ def test_a_test_that_ran_in_another_image_is_flagged(tmp_path: Path) -> None:
         in proc.stderr
     assert "Jenkinsfile:9: not mapped: agent of stage 'K8s': only labels are read" in proc.stderr
     assert "Jenkinsfile:2:" not in proc.stderr  # `agent none` with agents per stage is ordinary
+
+
+def test_values_a_rule_refuses_are_left_out_with_a_note(tmp_path: Path) -> None:
+    gitlab_ci = SMALL_GITLAB + 'variables:\n  "yes": y\n  KEPT: k\n'
+    proc = ci_gen("import", "-C", str(repo_with(tmp_path, {".gitlab-ci.yml": gitlab_ci})))
+    assert proc.returncode == 0, proc.stderr
+    assert ".gitlab-ci.yml:5: not mapped: left out of the draft, ci-gen refuses it: variables.yes: 'yes' cannot be " \
+           "a variable name" in proc.stderr
+    draft = (tmp_path / "repo" / "ci-gen.yaml").read_text(encoding="utf-8")
+    assert "variables:\n  KEPT: k\n" in draft

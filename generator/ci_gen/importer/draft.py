@@ -191,12 +191,20 @@ class _Merger:
                     self.note(where, f"namespace {env.namespace!r} of {env.name!r} is not a plain name", UNMAPPED)
             if env.approval:
                 entry["approval"] = True
+                users = [u for u in dict.fromkeys(env.approvers) if _fits("environment.approval.users", u)]
+                if users:
+                    entry["approval"] = {"users": users}
+                    self.note(where, f"approvers {', '.join(users)} of {env.name!r} became approval.users; Jenkins' "
+                              "submitter also takes groups: move any group to approval.groups")
             if env.branch and "branch" not in entry and _fits("ref_name", env.branch):
                 entry["branch"] = env.branch
             if env.manifests:
                 manifests.append((env.manifests, where))
+            if env.kubeconfig and _fits("credential_id", env.kubeconfig):
+                entry.setdefault("credentials", {"kubeconfig": env.kubeconfig})
             if env.timeout and _fits("duration", env.timeout):
                 timeouts.append(env.timeout)
+        self._shared_production_credentials(envs)
         for name, entry in envs.items():
             if "namespace" not in entry["kubernetes"]:
                 entry["kubernetes"]["namespace"] = "default"
@@ -218,6 +226,20 @@ class _Merger:
                 self.note(manifests[1][1], "environments apply different manifests; ci-gen applies one directory "
                           "(`deploy.manifests`) to every environment", UNMAPPED)
         return deploy
+
+    def _shared_production_credentials(self, envs: dict[str, dict[str, Any]]) -> None:
+        """The old pipeline may have deployed staging with production's kubeconfig; ci-gen refuses
+        that unless allowed, so the draft allows it, visibly."""
+        from ..tiers import guess_tier
+
+        production = {e["credentials"]["kubeconfig"] for e in envs.values()
+                      if "credentials" in e and guess_tier(e["name"]) == "production"}
+        for name, entry in envs.items():
+            credential = entry.get("credentials", {}).get("kubeconfig")
+            if credential in production and guess_tier(name) != "production":
+                entry["credentials"]["allow_production"] = True
+                self.note(self._env_where(name), f"{name!r} deploys with production's kubeconfig {credential!r}: "
+                          "the draft allows it (credentials.allow_production); give it its own credential")
 
     def _env_where(self, name: str) -> tuple[str, int]:
         env = next(e for f in self.facts for e in f.envs if e.name == name)
@@ -340,13 +362,15 @@ def _repair(data: dict[str, Any], root: Path, merger: _Merger) -> None:
         name = problem.path.split(".", 1)[-1]
         where = next((f.variable_lines[name] for f in merger.facts if name in f.variable_lines),
                      (merger.facts[0].file, 1))
-        merger.note(where, f"left out of the draft: {problem.path}: {problem.message}", UNMAPPED)
+        merger.note(where, f"left out of the draft, ci-gen refuses it: {problem.path}: {problem.message}", UNMAPPED)
 
 
 def _drop(data: dict[str, Any], path: str) -> bool:
     parts: list[str | int] = [int(i) if i else k for i, k in re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)]
     if len(parts) < 2 or parts[0] in ("version", "name", "image") and len(parts) < 3:
         return False
+    if len(parts) >= 3 and isinstance(parts[-2], int):
+        parts = parts[:-1]  # a field of a list item (an environment's name): the item goes, not half of it
     chain: list[Any] = [data]
     for part in parts[:-1]:
         node = chain[-1]

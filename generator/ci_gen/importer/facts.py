@@ -49,6 +49,8 @@ class Env:
     namespace: str | None = None
     context: str | None = None
     timeout: str | None = None  # kubectl rollout status --timeout
+    kubeconfig: str | None = None  # Jenkins credential id bound around the deploy
+    approvers: list[str] = field(default_factory=list)
     approval: bool = False
     branch: str | None = None
     manifests: str | None = None

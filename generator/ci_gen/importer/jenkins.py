@@ -180,7 +180,7 @@ def read(root: Path, rel: str = FILE) -> Facts:
 class _Reader:
     def __init__(self, facts: Facts, variables: dict[str, str]) -> None:
         self.facts, self.variables = facts, variables
-        self.pending_approval = False
+        self.pending_approval: list[str] | None = None  # approvers of an input-only stage
 
     def pipeline(self, pipeline: Node) -> None:
         for node in pipeline.children or []:
@@ -261,6 +261,8 @@ class _Reader:
                 self.when(node, job)
             elif node.name == "input":
                 job.approval = True
+                submitter = node.child("submitter")
+                job.approvers = _split(submitter.first_string() if submitter else node.named("submitter"))
             elif node.name in ("parallel", "stages"):
                 for child in node.children or []:
                     self.stage(child, env, agent)
@@ -276,12 +278,12 @@ class _Reader:
             job.gpu = True
             self.facts.gpu_runner = self.facts.gpu_runner or [agent]
         if job.approval and not job.commands:
-            self.pending_approval = True  # an input-only stage gates the deploy after it
+            self.pending_approval = job.approvers  # an input-only stage gates the deploy after it
             return
         if stage.child("steps") is None and (stage.child("parallel") or stage.child("stages") or stage.child("matrix")):
             return
-        if self.pending_approval and any("kubectl" in c.text or "helm" in c.text for c in job.commands):
-            job.approval, self.pending_approval = True, False
+        if self.pending_approval is not None and any("kubectl" in c.text or "helm" in c.text for c in job.commands):
+            job.approval, job.approvers, self.pending_approval = True, job.approvers or self.pending_approval, None
         record(job, self.facts, {**self.variables, **env})
 
     def when(self, node: Node, job: JobInfo) -> None:
@@ -303,6 +305,7 @@ class _Reader:
                 job.commands.extend(split_lines(self.facts.file, step.line, resolved if resolved else script))
             elif step.name == "input":
                 job.approval = True
+                job.approvers = job.approvers or _split(step.named("submitter"))
             elif step.name == "withCredentials":
                 self.credentials(step, job)
                 self.steps(step.children or [], job, env)
@@ -350,12 +353,16 @@ class _Reader:
             if word in ("usernamePassword", "usernameColonPassword"):
                 self.bind("registry", credential, step.line)
             elif word == "file" and re.search("kube", credential + (inner.named("variable") or ""), re.I):
-                self.bind("kubeconfig", credential, step.line)
+                job.kubeconfig = credential  # per environment: staging need not hold production's keys
             elif word == "file" and "cosign" in credential.lower():
                 self.bind("cosign", credential, step.line)
             else:
                 self.facts.note(step.line, f"credential {credential!r} ({word}) in stage {job.name!r} not mapped: "
                                 "list it under `secrets:` if a test needs it", DECIDE)
+
+
+def _split(submitter: str | None) -> list[str]:
+    return [s.strip() for s in (submitter or "").split(",") if s.strip()]
 
 
 def _agent_label(node: Node) -> str | None:

@@ -26,6 +26,8 @@ class JobInfo:
     gpu: bool = False
     kind: str = "job"  # what the file calls it: a GitLab job, a Jenkins stage
     image: str | None = None  # the container the job ran in, when the file names one
+    kubeconfig: str | None = None
+    approvers: list[str] = field(default_factory=list)  # Jenkins input submitter: users or groups
 
 
 def slug(text: str) -> str:
@@ -96,7 +98,8 @@ def _deploy(job: JobInfo, actions: list[tuple[Command, Action]], facts: Facts) -
     if not name:
         name = "production"
         facts.note(job.line, f"{job.kind} {job.name!r}: environment name not found; called it 'production'", DECIDE, job.file)
-    env = Env(job.file, job.line, name, namespace=job.namespace, approval=job.approval, branch=job.branch)
+    env = Env(job.file, job.line, name, namespace=job.namespace, approval=job.approval, branch=job.branch,
+              kubeconfig=job.kubeconfig, approvers=list(job.approvers))
     for command, action in actions:
         env.namespace = env.namespace or action.namespace
         env.context = env.context or action.kube_context
