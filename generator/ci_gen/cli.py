@@ -144,6 +144,22 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     return command.run(ws, answers, fmt)
 
 
+@cli.command("import")
+@common
+@click.option("--force", is_flag=True, help="Replace an existing manifest.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the draft instead of writing it.")
+@click.option("--gitlab", "gitlab_file", metavar="FILE", help="Read this GitLab CI file (default: .gitlab-ci.yml if present).")
+@click.option("--jenkins", "jenkins_file", metavar="FILE", help="Read this Jenkinsfile (default: Jenkinsfile if present).")
+def import_(directory: str | None, manifest: str | None, fmt: str, force: bool, to_stdout: bool,
+            gitlab_file: str | None, jenkins_file: str | None) -> int:
+    """Draft ci-gen.yaml from a hand-written .gitlab-ci.yml and/or declarative Jenkinsfile."""
+    from .commands import import_ as command
+    from .workspace import workspace
+
+    options = command.ImportOptions(force, to_stdout, gitlab_file, jenkins_file)
+    return command.run(workspace(directory, manifest), options, fmt)
+
+
 @cli.command()
 @click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout to sync (default: .).")
 @click.option("--fleet", metavar="FILE", help="Sync every project of this fleet file instead of one checkout.")
