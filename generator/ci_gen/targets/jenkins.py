@@ -11,6 +11,7 @@ BINDINGS = {
     "registry": ("usernamePassword", (("usernameVariable", "CI_GEN_REGISTRY_USER"), ("passwordVariable", "CI_GEN_REGISTRY_PASSWORD"))),
     "kubeconfig": ("file", (("variable", "KUBECONFIG"),)),
     "cosign": ("file", (("variable", "COSIGN_KEY"),)),
+    "infra-state": ("usernamePassword", (("usernameVariable", "TF_HTTP_USERNAME"), ("passwordVariable", "TF_HTTP_PASSWORD"))),
 }
 
 
@@ -36,6 +37,7 @@ class JenkinsStage:
     gate_timeout: tuple[int, str] | None  # (time, unit) of the stage's timeout option
     branch: str | None
     skip_on_schedule: bool
+    only_on_schedule: bool
     rollback_command: tuple[str, ...] | None
     archive: str | None  # report glob archived after the stage, whatever its result
 
@@ -88,6 +90,7 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         gate_timeout=_timeout(job.gate.timeout) if job.gate else None,
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
+        only_on_schedule=job.only_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
         archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
     )
