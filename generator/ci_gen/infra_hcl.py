@@ -63,6 +63,8 @@ def _reason(exc: Exception) -> str:
     token = getattr(exc, "token", None)
     if token is not None and getattr(token, "type", "") == "$END":
         return "unexpected end of file (an unclosed block or string?)"
+    if token is not None and str(token)[:1] in ("\n", "\r"):
+        return "unexpected end of line (a value or a closing bracket missing?)"
     if token is not None:
         return f"unexpected {str(token)[:40]!r}"
     char = getattr(exc, "char", None)
