@@ -133,3 +133,16 @@ def test_an_environment_with_infrastructure_only_still_gets_its_apply() -> None:
     jobs = {j.name: j for j in build_plan(manifest).jobs}
     assert set(jobs) >= {"infra-shared", "apply-shared"}
     assert jobs["apply-shared"].branch == "main" and jobs["apply-shared"].gate is None
+
+
+def test_rendered_pipelines_pass_both_linters(tmp_path: Path) -> None:
+    # `ci-gen lint`: the GitLab CI schema and the Jenkins declarative checks, on the infra-gke output
+    work = tmp_path / "app"
+    work.mkdir()
+    shutil.copy(GOLDEN, work / "ci-gen.yaml")
+    shutil.copytree(GKE, work / "infra")
+    for args in (["render"], ["lint"]):
+        result = subprocess.run([sys.executable, "-m", "ci_gen", *args], cwd=work, capture_output=True, text=True,
+                                timeout=300, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "Jenkinsfile: ok" in result.stdout and ".gitlab-ci.yml: ok" in result.stdout
