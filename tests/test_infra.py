@@ -146,3 +146,29 @@ def test_rendered_pipelines_pass_both_linters(tmp_path: Path) -> None:
                                 timeout=300, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
     assert "Jenkinsfile: ok" in result.stdout and ".gitlab-ci.yml: ok" in result.stdout
+
+
+def test_a_hostile_dir_stays_one_value_in_both_pipelines() -> None:
+    from ruamel.yaml import YAML
+
+    from ci_gen.render import render_manifest
+
+    hostile = "infra/it's \"$HOME\" {{x}} `id`"
+    text = BASE.replace("[gitlab]", "[gitlab, jenkins]") + f"infra: {{dir: '{hostile.replace(chr(39), chr(39) * 2)}', state: backend}}\n"
+    manifest = load_manifest_text(text)
+    assert manifest.infra is not None and manifest.infra.dir == hostile
+    files = render_manifest(manifest, text.encode()).files
+    jobs = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"])
+    value = jobs["infra-production"]["variables"]["CI_GEN_INFRA_DIR"]
+    assert value == {"value": hostile, "expand": False}  # `$HOME` is not expanded by GitLab
+    jenkinsfile = files["Jenkinsfile"].decode()
+    # a single-quoted Groovy string: no interpolation, only the quote escaped
+    assert "CI_GEN_INFRA_DIR = 'infra/it\\'s \"$HOME\" {{x}} `id`'" in jenkinsfile
+
+
+def test_validate_with_infra_imports_hcl2_and_still_no_other_heavy_library(repo: Path, tmp_path: Path) -> None:
+    from tests.test_import_budget import HEAVY, heavy, imported_modules
+
+    modules = imported_modules(["validate"], repo, cache=tmp_path / "cache")
+    assert "hcl2" in modules  # the .tf files really were parsed
+    assert heavy(modules, tuple(p for p in HEAVY if p not in ("hcl2", "lark"))) == []
