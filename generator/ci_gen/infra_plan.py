@@ -38,7 +38,8 @@ def infra_jobs(manifest: Manifest) -> list[Job]:
     deployed = {e.name for e in manifest.deploy.environments} if manifest.deploy else set()
     jobs = [Job(name=f"infra-{env}", stage="infra", step="infra", action="plan", env=_env(manifest, env),
                 credentials=_state_credentials(manifest), artifacts=(OUT_DIR, REPORT_DIR),
-                reports=(("terraform", plan_files(env)["CI_GEN_INFRA_REPORT"]),), skip_on_schedule=True)
+                reports=(("terraform", plan_files(env)["CI_GEN_INFRA_REPORT"]),
+                         ("terraform_plan", plan_files(env)["CI_GEN_INFRA_PLAN"])), skip_on_schedule=True)
             for env in infra.environments]
     if infra.drift:
         jobs += [Job(name=f"drift-{env}", stage="infra-drift", step="infra", action="drift",

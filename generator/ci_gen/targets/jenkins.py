@@ -92,8 +92,15 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         skip_on_schedule=job.skip_on_schedule,
         only_on_schedule=job.only_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
-        archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
+        archive=_archive(job),
     )
+
+
+def _archive(job: Job) -> str | None:
+    """The report folder, and any report file the job keeps elsewhere (the binary Terraform plan)."""
+    if REPORT_DIR not in job.artifacts:
+        return None
+    return ",".join([f"{REPORT_DIR}/**"] + [p for _, p in job.reports if not p.startswith(REPORT_DIR + "/")])
 
 
 _UNITS = {"s": "SECONDS", "m": "MINUTES", "h": "HOURS"}
