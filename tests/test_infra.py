@@ -172,3 +172,15 @@ def test_validate_with_infra_imports_hcl2_and_still_no_other_heavy_library(repo:
     modules = imported_modules(["validate"], repo, cache=tmp_path / "cache")
     assert "hcl2" in modules  # the .tf files really were parsed
     assert heavy(modules, tuple(p for p in HEAVY if p not in ("hcl2", "lark"))) == []
+
+
+def test_ci_gen_run_stops_before_the_first_apply_and_leaves_drift_to_schedules() -> None:
+    from ci_gen.run.selection import select_jobs
+
+    pipeline = build_plan(load_manifest(GOLDEN))
+    default = [j.name for j in select_jobs(pipeline, (), include_deploy=False, only=False)]
+    assert default[-2:] == ["infra-staging", "infra-production"]  # a laptop never applies by default
+    assert not [n for n in default if n.startswith(("apply-", "drift-", "deploy-"))]
+    everything = [j.name for j in select_jobs(pipeline, (), include_deploy=True, only=False)]
+    assert "apply-production" in everything and not [n for n in everything if n.startswith("drift-")]
+    assert [j.name for j in select_jobs(pipeline, ("drift-staging",), include_deploy=False, only=True)] == ["drift-staging"]
