@@ -27,6 +27,11 @@ REPORTS = {
 }
 
 
+def junit_report(test_name: str) -> str:
+    """Where run-test asks pytest (through PYTEST_ADDOPTS) to write its JUnit XML."""
+    return f"{REPORT_DIR}/junit-{test_name}.xml"
+
+
 @dataclass(frozen=True)
 class Credential:
     """A secret the CI system binds into the job's environment; never its value."""
@@ -192,8 +197,8 @@ def _test_jobs(manifest: Manifest) -> list[Job]:
     return [
         Job(name=f"test-{t.name}", stage="test", step="run-test", gpu=t.gpu, needs=("build-image",),
             env=(("CI_GEN_TEST_NAME", t.name), ("CI_GEN_TEST_COMMAND", t.run), ("CI_GEN_TEST_GPU", "1" if t.gpu else "0"),
-                 ("CI_GEN_IMAGE_NAME", manifest.image.name)),
-            credentials=_registry(manifest), in_built_image=True)
+                 ("CI_GEN_IMAGE_NAME", manifest.image.name), ("CI_GEN_TEST_JUNIT", junit_report(t.name))),
+            credentials=_registry(manifest), in_built_image=True, reports=(("junit", junit_report(t.name)),))
         for t in manifest.tests
     ]
 

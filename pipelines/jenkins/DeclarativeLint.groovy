@@ -9,6 +9,14 @@ import org.codehaus.groovy.control.*
 PIPELINE_SECTIONS = ['agent', 'environment', 'options', 'parameters', 'post', 'stages', 'tools', 'triggers', 'libraries']
 STAGE_DIRECTIVES = ['agent', 'environment', 'input', 'when', 'options', 'post', 'tools', 'failFast']
 STAGE_BODIES = ['steps', 'parallel', 'stages', 'matrix']
+// Jenkins refuses any other name in post { } ("Invalid condition ...") and a step there with
+// parameters its plugin does not have; these are the report steps we write.
+POST_CONDITIONS = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure', 'success', 'unstable', 'unsuccessful', 'cleanup']
+STEP_PARAMETERS = [
+    junit: ['testResults', 'allowEmptyResults', 'keepLongStdio', 'keepProperties', 'skipPublishingChecks', 'skipMarkingBuildUnstable', 'healthScaleFactor', 'checksName'],
+    archiveArtifacts: ['artifacts', 'allowEmptyArchive', 'excludes', 'fingerprint', 'onlyIfSuccessful', 'caseSensitive', 'defaultExcludes', 'followSymlinks'],
+    recordIssues: ['tool', 'tools', 'enabledForFailure', 'aggregatingResults', 'id', 'name', 'qualityGates', 'skipBlames', 'sourceCodeEncoding', 'ignoreQualityGate', 'failOnError', 'skipPublishingChecks'],
+]
 
 def calls(Statement block) {
     def found = []
@@ -55,10 +63,42 @@ def checkStage(String file, MethodCallExpression stage, List problems) {
         def n = name(p)
         if (!(n in STAGE_BODIES) && !(n in STAGE_DIRECTIVES)) problems << "${file}:${p.lineNumber}:${p.columnNumber}: '${n ?: p.class.simpleName}' is not a stage directive"
         if (n == 'parallel' || n == 'stages') checkStages(file, p, problems)
+        if (n == 'post') checkPost(file, p, problems)
         if (n == 'steps' && !(closureOf(p)?.code instanceof BlockStatement && closureOf(p).code.statements)) {
             problems << "${file}:${p.lineNumber}:${p.columnNumber}: steps is empty"
         }
     }
+}
+
+def checkPost(String file, MethodCallExpression owner, List problems) {
+    def body = closureOf(owner)
+    if (body == null) { problems << "${file}:${owner.lineNumber}:${owner.columnNumber}: 'post' needs a block"; return }
+    calls(body.code).each { c ->
+        def n = name(c)
+        if (!(n in POST_CONDITIONS)) {
+            problems << "${file}:${c.lineNumber}:${c.columnNumber}: Invalid condition \"${n ?: c.class.simpleName}\" - valid conditions are ${POST_CONDITIONS}"
+        } else {
+            checkStepParameters(file, closureOf(c)?.code, problems)
+        }
+    }
+}
+
+// Named arguments of the report steps, anywhere below a post condition (script { try { } } too).
+def checkStepParameters(String file, Statement block, List problems) {
+    if (block == null) return
+    block.visit(new org.codehaus.groovy.ast.CodeVisitorSupport() {
+        void visitMethodCallExpression(MethodCallExpression call) {
+            def known = STEP_PARAMETERS[call.methodAsString]
+            def args = call.arguments instanceof TupleExpression ? call.arguments.expressions : []
+            if (known != null) {
+                args.findAll { it instanceof MapExpression }*.mapEntryExpressions.flatten().each { e ->
+                    def key = e.keyExpression.text
+                    if (!(key in known)) problems << "${file}:${e.keyExpression.lineNumber}:${e.keyExpression.columnNumber}: Invalid parameter \"${key}\" of ${call.methodAsString}"
+                }
+            }
+            super.visitMethodCallExpression(call)
+        }
+    })
 }
 
 def checkTriggers(String file, MethodCallExpression owner, List problems) {
@@ -99,6 +139,7 @@ def lint(String file) {
         if (!(n in PIPELINE_SECTIONS)) problems << "${file}:${s.lineNumber}:${s.columnNumber}: '${n ?: s.class.simpleName}' is not a pipeline section"
         if (n == 'stages') checkStages(file, s, problems)
         if (n == 'triggers') checkTriggers(file, s, problems)
+        if (n == 'post') checkPost(file, s, problems)
     }
     problems
 }

@@ -100,7 +100,7 @@ def test_run_test_in_an_image_uses_docker_run(run_step, tmp_path: Path) -> None:
     result = run_step("run-test", "--dry-run", CI_GEN_TEST_NAME="gpu-smoke", CI_GEN_TEST_GPU="1",
                       CI_GEN_TEST_IMAGE="reg/app@sha256:ab", CI_GEN_TEST_COMMAND="python -m app.smoke")
     assert result.returncode == 0
-    assert (f"+ 'docker' 'run' '--rm' '--gpus' 'all' '-v' '{tmp_path}:/workspace' '-w' '/workspace' "
+    assert (f"+ 'docker' 'run' '--rm' '--gpus' 'all' '-e' 'PYTEST_ADDOPTS' '-v' '{tmp_path}:/workspace' '-w' '/workspace' "
             "'reg/app@sha256:ab' 'sh' '-c' 'python -m app.smoke'") in result.stdout
 
 

@@ -8,7 +8,7 @@ from ..plan import Job, Pipeline
 from ..templating import render_template
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
-NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx")
+NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class JenkinsStage:
     branch: str | None
     skip_on_schedule: bool
     rollback_command: tuple[str, ...] | None
+    junit: tuple[str, ...] = ()  # JUnit XML files for the junit step (Test Results view)
+    sarif: tuple[str, ...] = ()  # SARIF files for warnings-ng's recordIssues, when installed
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
+        junit=tuple(p for k, p in job.reports if k == "junit"),
+        sarif=tuple(p for k, p in job.reports if k == "sarif"),
     )
 
 
