@@ -10,6 +10,17 @@
 # cosign verify's exit codes (cmd/cosign/errors/exit_codes.go): 10 the image has no signature,
 # 11 no such tag, 12 signatures exist but none matches; anything else non-zero: it failed.
 
+# The signature lives in the registry beside the image: log cosign in with the job's registry
+# credential when it has one (the password through stdin, never on a command line).
+cosign_login() {
+  local user="${CI_GEN_REGISTRY_USER:-${CI_REGISTRY_USER:-}}" host="${1%%/*}"
+  [ -n "$user" ] || return 0
+  case "$host" in *.*|*:*|localhost) ;; *) host=index.docker.io ;; esac
+  printf '+ cosign login %s -u %s --password-stdin\n' "$host" "$(mask "$user")"
+  printf '%s' "${CI_GEN_REGISTRY_PASSWORD:-${CI_REGISTRY_PASSWORD:-}}" \
+    | cosign login "$host" -u "$user" --password-stdin >/dev/null || die "cosign login to $host failed"
+}
+
 # verify_signature REF NAME: REF must be a digest (a tag can move between verify and apply);
 # a dry run shows the command for a placeholder digest of NAME when the build pushed nothing.
 verify_signature() {
@@ -44,6 +55,7 @@ verify_signature() {
   printf '+ %s\n' "$(mask "$(quote_cmd cosign "${args[@]}" "$ref")")"
   is_dry_run && return 0
   need_tool cosign "https://docs.sigstore.dev: install cosign in the step image"
+  cosign_login "$ref"
   errfile="$(mktemp)"
   out="$(cosign "${args[@]}" "$ref" 2>"$errfile")" || rc=$?
   local reason

@@ -157,8 +157,12 @@ def _convert_jobs(manifest: Manifest) -> list[Job]:
         ]
         if step.opset is not None:
             env.append(("CI_GEN_ONNX_OPSET", str(step.opset)))
+        if model.dynamic:
+            env.append(("CI_GEN_MODEL_DYNAMIC", json.dumps({a: list(r) for a, r in model.dynamic}, separators=(",", ":"))))
         if step.precision is not None:
             env.append(("CI_GEN_TRT_PRECISION", step.precision))
+        if step.calibration is not None:
+            env.append(("CI_GEN_TRT_CALIBRATION", step.calibration))
         if model.entrypoint and framework == "pytorch":
             env.append(("CI_GEN_MODEL_ENTRYPOINT", model.entrypoint))
         jobs.append(Job(
@@ -246,7 +250,8 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
-            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
+            gpu=False, needs=needs, env=_rollout_env(manifest, env),
+            credentials=_kube_credentials(manifest) + (_registry(manifest) if manifest.scan.verify else ()),
             gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
             branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
         ))
@@ -285,4 +290,18 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    return tuple(values) + _signature_env(manifest)
+
+
+def _signature_env(manifest: Manifest) -> tuple[tuple[str, str], ...]:
+    """What the deploy checks the image signature against before applying (see _cosign.sh)."""
+    check = manifest.scan.verify
+    if check is None:
+        return ()
+    values = [("CI_GEN_VERIFY_SIGNATURE", "1")]
+    for name, value in (("CI_GEN_COSIGN_PUBLIC_KEY", check.key), ("CI_GEN_COSIGN_IDENTITY", check.identity),
+                        ("CI_GEN_COSIGN_IDENTITY_REGEXP", check.identity_regexp),
+                        ("CI_GEN_COSIGN_OIDC_ISSUER", check.issuer)):
+        if value is not None:
+            values.append((name, value))
     return tuple(values)

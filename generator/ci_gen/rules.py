@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import __version__
 from .errors import Problem
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
+from .rules_evidence import check_calibration, check_dynamic_shapes, check_signature_check
 from .schema import dotted
 from .yamlio import Document
 
@@ -233,4 +234,7 @@ RULES: tuple[Rule, ...] = (
     check_variables,
     check_schedules,
     check_multibranch,
+    check_signature_check,
+    check_dynamic_shapes,
+    check_calibration,
 )

@@ -64,6 +64,16 @@ def test_a_key_signed_digest_is_verified_then_deployed(run_step, deploy, cosign,
     assert applied(fake_kube)
 
 
+def test_the_registry_credential_reaches_cosign_through_stdin(run_step, deploy, cosign, fake_kube) -> None:
+    sign(run_step, cosign, SIGNED, COSIGN_KEY="cosign.key")
+    result = deploy(SIGNED, CI_GEN_COSIGN_PUBLIC_KEY="cosign.pub", CI_GEN_REGISTRY_USER="robot",
+                    CI_GEN_REGISTRY_PASSWORD="s3cret-pass")
+    assert result.returncode == 0, result.stderr
+    assert "+ cosign login reg.example.com -u robot --password-stdin" in result.stdout
+    assert "s3cret-pass" not in result.stdout + result.stderr
+    assert Path(cosign["COSIGN_STUB_STORE"] + ".login").read_text() == "reg.example.com robot s3cret-pass"
+
+
 def test_an_unsigned_digest_fails_before_anything_is_applied(deploy, fake_kube) -> None:
     result = deploy(SIGNED, CI_GEN_COSIGN_PUBLIC_KEY="cosign.pub")
     assert result.returncode == 1
