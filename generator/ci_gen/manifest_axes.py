@@ -18,7 +18,7 @@ def _axis_index(name: str) -> int:
 
 def dynamic_axes(inputs: Any) -> list[str]:
     """Names of the axes that some input marks -1 (inputs: ModelInput or plain dicts)."""
-    axes = set()
+    axes: set[str] = set()
     for item in inputs:
         shape = item["shape"] if isinstance(item, dict) else item.shape
         axes.update(axis_name(i) for i, d in enumerate(shape) if d == -1)
