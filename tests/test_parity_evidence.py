@@ -96,6 +96,14 @@ def test_every_deploy_checks_the_same_signature_on_both_sides(rendered) -> None:
                 "passwordVariable: 'CI_GEN_REGISTRY_PASSWORD')") in stages[f"deploy-{env}"]
 
 
+def test_the_gitlab_sign_job_gets_a_sigstore_id_token(rendered) -> None:
+    # keyless cosign signs with the job's OIDC identity, which GitLab hands out only on request
+    gitlab = YAML(typ="safe", pure=True).load(rendered[0])
+    assert gitlab["sign-image"]["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
+    assert not [name for name, job in gitlab.items() if isinstance(job, dict) and "id_tokens" in job
+                and name != "sign-image"]
+
+
 def test_both_files_pass_the_offline_lint(rendered) -> None:
     gitlab_text, jenkins_text = rendered
     assert lint_gitlab(".gitlab-ci.yml", gitlab_text).problems == ()

@@ -65,6 +65,8 @@ class Job:
     environment: str | None = None  # deployment environment it changes
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
+    # audience of the OIDC ID token the job gets as SIGSTORE_ID_TOKEN (keyless cosign signing)
+    id_token: str | None = None
 
     @property
     def command(self) -> tuple[str, ...]:
@@ -232,7 +234,7 @@ def _scan_jobs(manifest: Manifest) -> list[Job]:
         cosign = manifest.jenkins.credential("cosign")
         jobs.append(Job(name="sign-image", stage="scan", step="sign", action="sign", needs=("build-image", "scan-image"),
                         env=image_env, credentials=_registry(manifest) + ((Credential("cosign", cosign),) if cosign else ()),
-                        skip_on_schedule=True))
+                        skip_on_schedule=True, id_token="sigstore"))
     return jobs
 
 

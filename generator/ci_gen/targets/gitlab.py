@@ -27,6 +27,7 @@ class GitlabJob:
     environment: str | None
     environment_action: str | None
     blocking_manual: bool
+    id_token: str | None = None
 
 
 def render(pipeline: Pipeline) -> str:
@@ -67,6 +68,7 @@ def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode
         environment=job.environment,
         environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
         blocking_manual=job.gate is not None and not is_rollback,
+        id_token=None if is_rollback else job.id_token,
     )
 
 
