@@ -11,7 +11,7 @@ STAGE_DIRECTIVES = ['agent', 'environment', 'input', 'when', 'options', 'post', 
 STAGE_BODIES = ['steps', 'parallel', 'stages', 'matrix']
 // Jenkins refuses any other name in post { } ("Invalid condition ...") and a step there with
 // parameters its plugin does not have; these are the report steps we write.
-POST_CONDITIONS = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure', 'success', 'unstable', 'unsuccessful', 'cleanup']
+POST_CONDITIONS = ['always', 'changed', 'fixed', 'regression', 'aborted', 'success', 'unsuccessful', 'unstable', 'failure', 'notBuilt', 'cleanup']
 STEP_PARAMETERS = [
     junit: ['testResults', 'allowEmptyResults', 'keepLongStdio', 'keepProperties', 'skipPublishingChecks', 'skipMarkingBuildUnstable', 'healthScaleFactor', 'checksName'],
     archiveArtifacts: ['artifacts', 'allowEmptyArchive', 'excludes', 'fingerprint', 'onlyIfSuccessful', 'caseSensitive', 'defaultExcludes', 'followSymlinks'],

@@ -10,6 +10,7 @@ import pytest
 
 from ci_gen import api
 from ci_gen.lint import lint_jenkins
+from tests.emulators.jenkinsfile import validate as jenkins_server_validate
 
 MANIFEST = """\
 version: 1
@@ -33,6 +34,7 @@ def test_generated_report_steps_pass_the_offline_lint() -> None:
     assert "junit testResults: '.ci-gen/reports/junit-unit.xml', allowEmptyResults: true" in jenkinsfile
     assert "recordIssues enabledForFailure: true, tool: sarif(pattern: '.ci-gen/reports/trivy.sarif'" in jenkinsfile
     assert _lint(jenkinsfile) == ()
+    assert jenkins_server_validate(jenkinsfile) == []
 
 
 def test_offline_lint_rejects_an_unknown_post_condition_and_step_parameter() -> None:
@@ -40,7 +42,11 @@ def test_offline_lint_rejects_an_unknown_post_condition_and_step_parameter() -> 
             "      post {\n        alwayz { echo 'y' }\n        failure {\n"
             "          script { try { junit testResult: 'r.xml' } catch (e) { } }\n        }\n      }\n    }\n  }\n"
             "  post { always { archiveArtifacts artifact: 'x' } }\n}\n")
+    assert jenkins_server_validate(text) == [
+        'WorkflowScript: 7: Invalid condition "alwayz" - valid conditions are [always, changed, fixed, regression, '
+        'aborted, success, unsuccessful, unstable, failure, notBuilt, cleanup] @ line 7, column 9.']
     problems = _lint(text)
-    assert problems[0].startswith('Jenkinsfile:7:9: Invalid condition "alwayz" - valid conditions are [always,')
+    assert problems[0] == ('Jenkinsfile:7:9: Invalid condition "alwayz" - valid conditions are [always, changed, '
+                           'fixed, regression, aborted, success, unsuccessful, unstable, failure, notBuilt, cleanup]')
     assert problems[1:] == ('Jenkinsfile:9:32: Invalid parameter "testResult" of junit',
                             'Jenkinsfile:14:36: Invalid parameter "artifact" of archiveArtifacts')
