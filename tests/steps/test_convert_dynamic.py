@@ -140,3 +140,22 @@ def test_a_dynamic_axis_without_a_range_is_a_usage_error(run_step) -> None:
     result = run_step("convert-model", "--dry-run", **trt_env())
     assert result.returncode == 2
     assert "dimension 1 of input 'ids' is dynamic (-1) and CI_GEN_MODEL_DYNAMIC has no range for 'dim1'" in result.stderr
+
+
+def test_sklearn_with_a_dynamic_batch_checks_parity_at_min_and_opt(tmp_path: Path, run_step) -> None:
+    require_module("skl2onnx", "pip install skl2onnx")
+    import pickle
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((40, 4)).astype(np.float32)
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(LogisticRegression().fit(features, features[:, 0] > 0)))
+    result = run_step("convert-model", timeout=300, **env(CI_GEN_MODEL_SOURCE="clf.pkl", CI_GEN_MODEL_FRAMEWORK="sklearn",
+                                                          CI_GEN_MODEL_DYNAMIC=json.dumps({"batch": [2, 16, 64]})))
+    assert result.returncode == 0, result.stderr
+    rep = json.loads((tmp_path / ".ci-gen/reports/convert-onnx.json").read_text())
+    assert [(p["profile"], p["shapes"]["input"], p["passed"]) for p in rep["profiles"]] == [
+        ("opt", [16, 4], True), ("min", [2, 4], True)]
+    assert batch_dim(tmp_path) == 0  # skl2onnx leaves the batch dimension unnamed and unset: dynamic
