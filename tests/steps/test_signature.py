@@ -137,3 +137,17 @@ def test_the_dry_run_rehearses_the_check_with_a_placeholder_digest(deploy) -> No
     assert result.returncode == 0, result.stderr
     assert (f"+ cosign verify --output json --certificate-identity {IDENTITY} --certificate-oidc-issuer "
             f"{ISSUER} {NAME}@sha256:\\<digest\\>") in result.stdout
+
+
+def test_a_silent_cosign_failure_and_an_empty_payload_still_give_one_line(deploy, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, script in (("silent", "exit 3"), ("empty", "echo '[]'")):
+        (bin_dir / "cosign").write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / "cosign").chmod(0o755)
+        result = deploy(SIGNED, CI_GEN_COSIGN_PUBLIC_KEY="cosign.pub", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        assert result.returncode == 1, name
+        last = result.stderr.strip().splitlines()[-1]
+        expected = ("cosign verify exited with 3" if name == "silent"
+                    else f"the verified signatures are for no digest, not sha256:{'1' * 64}")
+        assert last == f"ci-gen rollout: error: signature check failed for {SIGNED}: {expected}", result.stderr
