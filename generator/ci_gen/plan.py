@@ -27,6 +27,12 @@ REPORTS = {
 }
 
 
+def deploy_record_path(environment: str) -> str:
+    """Where rollout's exit trap writes the deploy record (shared-steps/_deploy_record.py);
+    one file per environment, since a Jenkins build deploys them all (docs/report.md)."""
+    return f"{REPORT_DIR}/deploy-{environment}.json"
+
+
 @dataclass(frozen=True)
 class Credential:
     """A secret the CI system binds into the job's environment; never its value."""
@@ -233,6 +239,7 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
             gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
             gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
             branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+            reports=(("deploy_record", deploy_record_path(env.name)),),
         ))
     return jobs
 
