@@ -183,6 +183,37 @@ def sync(directory: str | None, fleet: str | None, shard: str | None, report: st
 
 
 @cli.command()
+@click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout (default: .).")
+@click.option("--fleet", metavar="FILE", help="Report on every project of this fleet file (as sync).")
+@click.option("--since", default="30d", show_default=True, help="Window start: 30d, 12h, 2w or an ISO date.")
+@click.option("--until", metavar="WHEN", help="Window end (default: now).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, help="Parallel workers.")
+@click.option("--shard", metavar="I/N", help="Only shard I of N of the fleet (1-based).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--cache", metavar="PATH", help="History cache (default: the user cache dir, ci-gen/report.sqlite).")
+@click.option("--no-cache", is_flag=True, help="Fetch everything; keep nothing.")
+@click.option("--offline", is_flag=True, help="Report from the cache alone; no server is asked.")
+@click.option("--model", type=click.Choice(["pooled", "per-env"]), default="pooled", show_default=True,
+              help="One deploy-time model over all environments, or one per environment.")
+@click.option("--predict", is_flag=True, help="Predicted deploy time of the checkout's current commit.")
+@click.option("--json", "json_file", metavar="FILE", help="Also write the JSON report here.")
+@click.option("--csv", "csv_dir", metavar="DIR", help="Write environments.csv, deploys.csv and model.csv here.")
+@click.option("--openmetrics", metavar="FILE", help="Write the metrics as OpenMetrics/Prometheus text here.")
+@click.option("--html", metavar="FILE", help="Write a self-contained HTML report with charts here.")
+@click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable).")
+@click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file.")
+@click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password.")
+@click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file.")
+@click.option("-o", "--output", "fmt", type=FORMATS, default="text", show_default=True,
+              help="Table, or the JSON report on stdout.")
+def report(**options: Any) -> int:
+    """Deployment metrics, DORA keys and the deploy-time model from GitLab and Jenkins history."""
+    from .commands import report as command
+
+    return command.run(**options)
+
+
+@cli.command()
 def schema() -> int:
     """Print the manifest JSON Schema (for editors and other tools)."""
     from .commands import info

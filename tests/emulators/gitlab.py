@@ -10,7 +10,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from tests.emulators import gitlab_ci, gitlab_repo, gitlab_settings
+from tests.emulators import gitlab_ci, gitlab_deploy, gitlab_repo, gitlab_settings
 from tests.emulators.base import Emulator, Handler, Request, Response, json_response
 from tests.emulators.gitlab_common import API, ID, authenticated, current_user, error, \
     paginate, project, project_entity, namespace_entity, boolean
@@ -37,10 +37,13 @@ class GitLabEmulator(Emulator):
             ("GET", f"{API}/groups/{ID}/projects", group_projects),
             ("GET", f"{API}/groups/{ID}/subgroups", subgroups),
         ]
-        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES
+        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_deploy.ROUTES
 
     def reset_state(self) -> None:
         self.legacy_lint = False
+        self.deployments: dict[int, list[dict[str, Any]]] = {}  # project id -> history
+        self.environment_ids: dict[int, dict[str, int]] = {}
+        self.artifact_files: dict[int, dict[str, bytes]] = {}  # job id -> archive contents
         self.users: dict[int, User] = {}
         self.tokens: dict[str, User] = {}
         self.groups: dict[int, Group] = {}
@@ -158,6 +161,11 @@ class GitLabEmulator(Emulator):
             for job in jobs or []:
                 self._add_job(target, pipeline, **job)
             return pipeline
+
+    def add_deployment(self, full_path: str, environment: str, status: str = "success",
+                       **details: Any) -> dict[str, Any]:
+        """A deployment with its deploy job and artifacts (see gitlab_deploy.add_deployment)."""
+        return gitlab_deploy.add_deployment(self, full_path, environment, status, **details)
 
     def _add_job(self, target: Project, pipeline: dict[str, Any], name: str,
                  stage: str = "test", status: str | None = None,

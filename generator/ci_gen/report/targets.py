@@ -1,0 +1,75 @@
+"""Which projects a report covers and where their history lives: one checkout's manifest, or a
+fleet's projects (the same fleet file, discovery and sharding as `sync`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # the sync source key: stable identity for messages and sharding
+    app: str  # the manifest's name
+    gitlab: str | None  # GitLab project path holding the deployments
+    jenkins: str | None  # Jenkins job full name
+
+
+def repo_target(root: Path, jenkins_folder: str | None = None) -> Target:
+    from ..manifest import load_manifest
+    from ..workspace import MANIFEST_NAME
+
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise UserError(f"{path}: no manifest (run in a repository with ci-gen.yaml, or use --fleet)")
+    manifest = load_manifest(path)
+    return _target(f"path:{root.resolve()}", manifest, None, jenkins_folder)
+
+
+def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
+                  shard: tuple[int, int] | None) -> tuple[list[Target], list[str]]:
+    """The fleet's targets and, for the projects that cannot be reported, why."""
+    from ..manifest import load_manifest_text
+    from ..sync.gitlab import GitLabBackend
+    from ..sync.sources import fleet_sources
+    from ..sync.sources import shard as take_shard
+    from ..workspace import MANIFEST_NAME
+
+    try:
+        sources = fleet_sources(fleet, gitlab_url, gitlab)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if shard is not None:
+        sources = take_shard(sources, *shard)
+    backend = GitLabBackend(gitlab) if gitlab is not None else None
+    targets, problems = [], []
+    for source in sources:
+        try:
+            if source.local_path is not None:
+                text = (source.local_path / MANIFEST_NAME).read_text(encoding="utf-8")
+            elif backend is not None:
+                text = backend.read_manifest(str(source.gitlab_path), source.ref)
+            else:
+                text = None
+            if text is None:
+                problems.append(f"{source.key}: no {MANIFEST_NAME}, skipped")
+                continue
+            manifest = load_manifest_text(text, MANIFEST_NAME)
+        except OSError as exc:
+            problems.append(f"{source.key}: {exc.strerror or exc}, skipped")
+            continue
+        except UserError as exc:
+            problems.append(f"{source.key}: invalid manifest ({str(exc).splitlines()[0]}), skipped")
+            continue
+        targets.append(_target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder))
+    return targets, problems
+
+
+def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:
+    folder = manifest.jenkins.folder or default_folder
+    job = f"{folder}/{manifest.name}" if folder else manifest.name
+    return Target(key, manifest.name,
+                  (gitlab_path or manifest.gitlab.project) if "gitlab" in manifest.targets else None,
+                  job if "jenkins" in manifest.targets else None)
