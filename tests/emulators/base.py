@@ -109,10 +109,12 @@ class Fault:
     reason: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    query: str | None = None  # regex searched in the decoded query string (e.g. "page=2")
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         method_ok = self.method in ("*", method)
-        return method_ok and re.search(self.path, unquote(path)) is not None
+        query_ok = self.query is None or re.search(self.query, unquote(query)) is not None
+        return method_ok and query_ok and re.search(self.path, unquote(path)) is not None
 
     def response(self) -> Response:
         assert self.status is not None
@@ -189,12 +191,12 @@ class Emulator(ABC):
     def inject(self, method: str, path: str, *, times: int = 1, status: int | None = None,
                retry_after: int | None = None, drop: bool = False, delay: float = 0.0,
                reason: str | None = None, headers: dict[str, str] | None = None,
-               body: Any = None) -> Fault:
+               body: Any = None, query: str | None = None) -> Fault:
         """Make the next `times` requests matching `method` ('*' for any) and the regex `path`
-        (searched in the decoded path) answer `status`, drop the connection, or wait `delay`
+        (searched in the decoded path; `query`, if given, in the decoded query string) answer `status`, drop the connection, or wait `delay`
         seconds first (then answer normally unless `status` is set)."""
         fault = Fault(method, path, times, status, retry_after, drop, delay, reason,
-                      dict(headers or {}), body)
+                      dict(headers or {}), body, query)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -238,10 +240,10 @@ class Emulator(ABC):
         """Add headers that every response of this server carries."""
 
     # -- dispatch --------------------------------------------------------------------------
-    def take_fault(self, method: str, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str, query: str = "") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.matches(method, path):
+                if fault.times > 0 and fault.matches(method, path, query):
                     fault.times -= 1
                     return fault
         return None
@@ -329,7 +331,7 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if request.path.startswith(CONTROL_PREFIX):
                 self._send(request, emulator.control(request))
                 return
-            fault = emulator.take_fault(request.method, request.path)
+            fault = emulator.take_fault(request.method, request.path, request.raw_query)
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
             stale = request.state["generation"] != emulator.generation
