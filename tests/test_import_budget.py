@@ -83,3 +83,12 @@ def test_render_check_with_drift_still_avoids_server_clients(rendered_repo: Path
     modules = imported_modules(["render", "--check"], repo, exit_code=1)
     # Finding out *what* drifted means rendering, so Jinja2 is allowed here; the rest is not.
     assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
+
+
+def test_report_imports_its_heavy_libraries_only_when_it_needs_them(rendered_repo: Path, tmp_path: Path) -> None:
+    # From an empty cache, without servers: no fit (statsmodels), no charts (altair, vl-convert),
+    # no server client. Each is imported inside the function that uses it.
+    cache = tmp_path / "empty.sqlite"
+    modules = imported_modules(["report", "--offline", "--cache", str(cache), "-o", "json"], rendered_repo)
+    assert "ci_gen.report.metrics" in modules  # it really reported
+    assert heavy(modules, ("statsmodels", "pandas", "altair", "vl_convert", "gitlab", "jenkins")) == []

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..sync.clients import RequestCounter
 from .options import ReportOptions
+
+if TYPE_CHECKING:
+    from .build import Report
 
 
 def run_report(options: ReportOptions) -> int:
@@ -92,7 +95,7 @@ def _exit_code(sources: list[Any], problems: list[str]) -> int:
     return 1 if kinds or problems else 0
 
 
-def _emit(options: ReportOptions, report: dict[str, Any]) -> None:
+def _emit(options: ReportOptions, report: "Report") -> None:
     from . import outputs
 
     if options.json_file is not None:

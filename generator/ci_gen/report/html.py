@@ -20,6 +20,12 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:f
 .chart{margin:1em 0}.note{color:#666}"""
 
 
+def _data(values: list[dict[str, Any]]) -> Any:
+    import altair as alt
+
+    return alt.Data(values=values)  # type: ignore[no-untyped-call]
+
+
 def _charts(report: Report) -> list[tuple[str, Any]]:
     import altair as alt
 
@@ -28,7 +34,7 @@ def _charts(report: Report) -> list[tuple[str, Any]]:
              "result": d.result, "project": d.project} for d in deploys]
     charts: list[tuple[str, Any]] = []
     if rows:
-        charts.append(("Deployment time over time", alt.Chart(alt.Data(values=rows)).mark_circle(size=30).encode(
+        charts.append(("Deployment time over time", alt.Chart(_data(rows)).mark_circle(size=30).encode(
             x=alt.X("finished:T", title="finished"), y=alt.Y("seconds:Q", title="deployment time (s)"),
             color=alt.Color("environment:N"), shape=alt.Shape("result:N")).properties(width=900, height=260)))
     envs = [{"name": f"{p['project']} / {e['environment']}", "success": e["success_rate"] or 0.0,
@@ -36,10 +42,10 @@ def _charts(report: Report) -> list[tuple[str, Any]]:
             for p in report.data["projects"] for e in p["environments"]]
     envs = sorted(envs, key=lambda e: -e["per_week"])[:MAX_BARS]
     if envs:
-        charts.append(("Success rate", alt.Chart(alt.Data(values=envs)).mark_bar().encode(
+        charts.append(("Success rate", alt.Chart(_data(envs)).mark_bar().encode(
             x=alt.X("success:Q", title="success rate", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             y=alt.Y("name:N", title=None, sort="-x")).properties(width=700)))
-        charts.append(("Deployment frequency", alt.Chart(alt.Data(values=envs)).mark_bar().encode(
+        charts.append(("Deployment frequency", alt.Chart(_data(envs)).mark_bar().encode(
             x=alt.X("per_week:Q", title="successful deploys per week"),
             y=alt.Y("name:N", title=None, sort="-x")).properties(width=700)))
     model = report.data["model"]
@@ -47,15 +53,15 @@ def _charts(report: Report) -> list[tuple[str, Any]]:
     pairs = _predicted(report, fits)
     if pairs:
         top = max(max(p["actual"], p["predicted"]) for p in pairs)
-        line = alt.Chart(alt.Data(values=[{"v": 0}, {"v": top}])).mark_line(color="#999").encode(x="v:Q", y="v:Q")
-        points = alt.Chart(alt.Data(values=pairs)).mark_circle(size=30).encode(
+        line = alt.Chart(_data([{"v": 0}, {"v": top}])).mark_line(color="#999").encode(x="v:Q", y="v:Q")
+        points = alt.Chart(_data(pairs)).mark_circle(size=30).encode(
             x=alt.X("predicted:Q", title="predicted (s)"), y=alt.Y("actual:Q", title="actual (s)"),
             color=alt.Color("environment:N"))
         charts.append(("Predicted vs actual deployment time", (line + points).properties(width=420, height=420)))
         coefs = [{"term": f"{f['scope']}: {t}", "value": f["standardized"][t]} for f in fits
                  if not f.get("note") for t in FEATURES]
         charts.append(("What drives deployment time (standardised coefficients)",
-                       alt.Chart(alt.Data(values=coefs)).mark_bar().encode(
+                       alt.Chart(_data(coefs)).mark_bar().encode(
                            x=alt.X("value:Q", title="standardised coefficient"),
                            y=alt.Y("term:N", title=None)).properties(width=600)))
     return charts

@@ -46,6 +46,7 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
     backend = GitLabBackend(gitlab) if gitlab is not None else None
     targets, problems = [], []
     for source in sources:
+        text: str | None
         try:
             if source.local_path is not None:
                 text = (source.local_path / MANIFEST_NAME).read_text(encoding="utf-8")
