@@ -37,7 +37,7 @@ def _charts(report: Report) -> list[tuple[str, Any]]:
         charts.append(("Deployment time over time", alt.Chart(_data(rows)).mark_circle(size=30).encode(
             x=alt.X("finished:T", title="finished"), y=alt.Y("seconds:Q", title="deployment time (s)"),
             color=alt.Color("environment:N"), shape=alt.Shape("result:N")).properties(width=900, height=260)))
-    envs = [{"name": f"{p['project']} / {e['environment']}", "success": e["success_rate"] or 0.0,
+    envs = [{"name": f"{p['project']} ({p['server']}) / {e['environment']}", "success": e["success_rate"] or 0.0,
              "per_week": e["deploys_per_week"]}
             for p in report.data["projects"] for e in p["environments"]]
     envs = sorted(envs, key=lambda e: -e["per_week"])[:MAX_BARS]
