@@ -49,6 +49,8 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True, help="--fleet: parallel sync jobs."),
         click.option("--schedule", "sync_cron", default="0 */4 * * *", show_default=True, help="--fleet: sync cron."),
         click.option("--drift-schedule", "drift_cron", default="30 7 * * 1-5", show_default=True, help="--fleet: drift alarm cron."),
+        click.option("--report-schedule", "report_cron", default="0 6 * * *", show_default=True,
+                     help="--fleet: deployment report cron (ci-gen report)."),
         click.option("--fleet-jobs", type=click.IntRange(min=1), default=8, show_default=True, help="--fleet: workers per shard."),
         click.option("--no-prune", is_flag=True, help="--fleet: never delete jobs whose project left the fleet."),
         click.option("--image", "fleet_image", default="python:3.11-slim", show_default=True, help="--fleet: job image."),
@@ -79,13 +81,14 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
 
 
-def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
+def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, report_cron: str, fleet_jobs: int,
                   no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
     from pathlib import Path
 
     from .fleet_pipeline import FleetPipelineOptions, run_render_fleet
 
-    options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron, jobs=fleet_jobs,
+    options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron,
+                                   report_cron=report_cron, jobs=fleet_jobs,
                                    prune=not no_prune, image=fleet_image, runner_tags=runner_tags or ("docker",),
                                    jenkins_label=jenkins_label)
     return run_render_fleet(Path(fleet), Path(out), options)
