@@ -107,3 +107,26 @@ def test_html_is_self_contained_with_a_chart_per_view(seeded: Path, tmp_path: Pa
     for title in ("Deployment time over time", "Success rate", "Deployment frequency",
                   "Predicted vs actual deployment time", "What drives deployment time"):
         assert f"<h2>{title}" in text
+
+
+def test_hostile_names_from_a_server_stay_text_in_every_output(servers, checkout: Path, tmp_path: Path,
+                                                               report) -> None:
+    gitlab, _jenkins = servers
+    gitlab.add_project("ml/fraud")
+    evil = '<script>alert(1)</script>"\n=cmd|x'
+    for item in history(6, NOW - 3600, environments=(evil, "production")):
+        gitlab.add_deployment("ml/fraud", item.environment, "success", created_at=iso(item.started),
+                              finished_at=iso(item.finished), duration=item.duration)
+    out = tmp_path / "out"
+    code, data, err = report("-C", str(checkout), "--since", "30d", "--html", str(out / "r.html"),
+                             "--csv", str(out), "--openmetrics", str(out / "r.prom"))
+    assert code in (0, 1), err
+    page = (out / "r.html").read_text()
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;" in page
+    rows = list(csv.DictReader((out / "environments.csv").read_text().splitlines()))
+    assert evil in {r["environment"] for r in rows}  # quoted by the csv module, newline and all
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    families = {f.name: f for f in text_string_to_metric_families((out / "r.prom").read_text())}
+    assert evil in {s.labels["environment"] for s in families["ci_gen_deploy_deployments"].samples}
