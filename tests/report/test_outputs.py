@@ -4,6 +4,7 @@ and the self-contained HTML page."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -124,7 +125,7 @@ def test_hostile_names_from_a_server_stay_text_in_every_output(servers, checkout
     page = (out / "r.html").read_text()
     assert "<script" not in page.lower()
     assert "&lt;script&gt;" in page
-    rows = list(csv.DictReader((out / "environments.csv").read_text().splitlines()))
+    rows = list(csv.DictReader(io.StringIO((out / "environments.csv").read_text(), newline="")))
     assert evil in {r["environment"] for r in rows}  # quoted by the csv module, newline and all
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
