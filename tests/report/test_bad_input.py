@@ -129,3 +129,10 @@ def test_bad_usage_is_exit_2(checkout: Path, report) -> None:
     assert code == 2 and "expected a duration like 30d" in err
     code, _, err = report("-C", str(checkout), "--since", "1d", "--until", "2d", json_out=False)
     assert code == 2 and "--until must be later than --since" in err
+
+
+def test_bad_jenkins_credentials_are_one_line_before_any_project(servers, checkout: Path, report, monkeypatch) -> None:
+    monkeypatch.setenv("CI_GEN_JENKINS_TOKEN", "wrong-token")
+    code, out, err = report("-C", str(checkout), "--since", "30d", json_out=False)
+    assert code == 1
+    assert err.strip().endswith("rejected the credentials; check CI_GEN_JENKINS_USER and CI_GEN_JENKINS_TOKEN")

@@ -59,8 +59,8 @@ def test_second_run_fetches_only_new_deployments(servers, checkout: Path, report
     code, third, err = report("-C", str(checkout), "--since", "30d")
     assert code == 0, err
     three = counts(gitlab, jenkins)
-    # nothing new: GitLab's preflight and one list; Jenkins' crumb and one tree query
-    assert (three["gitlab_all"], three["jenkins_all"]) == (2, 2), (gitlab.requests, jenkins.requests)
+    # nothing new: GitLab's preflight and one list; Jenkins' preflight (crumb, whoami) and one tree query
+    assert (three["gitlab_all"], three["jenkins_all"]) == (2, 3), (gitlab.requests, jenkins.requests)
     assert third["projects"] == [{**p, "new_this_run": 0} for p in second["projects"]]
 
 

@@ -5,7 +5,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import ServerError, UsageError, UserError
 from ..sync.clients import RequestCounter
 from .options import ReportOptions
 
@@ -67,6 +67,7 @@ def _clients(options: ReportOptions, fleet: Any, counters: dict[str, RequestCoun
     if jk is not None:
         clients["jenkins"] = jenkins_client(jk, options.timeout, options.jobs)
         counters["jenkins"].attach(clients["jenkins"]._session)
+        _jenkins_preflight(clients["jenkins"])
     if gl is not None:
         clients["gitlab"] = gitlab_client(gl, options.timeout, options.jobs)
         counters["gitlab"].attach(clients["gitlab"].session)
@@ -75,6 +76,25 @@ def _clients(options: ReportOptions, fleet: Any, counters: dict[str, RequestCoun
         raise UsageError("no CI server configured: set CI_GEN_JENKINS_URL and/or CI_GEN_GITLAB_URL, "
                          "servers: in the fleet file, or use --offline to report from the cache")
     return clients
+
+
+def _jenkins_preflight(server: Any) -> None:
+    """One call before the workers start: proves the server and the credentials with one clear
+    line, and fetches the CSRF crumb once (python-jenkins fetches it lazily, so parallel workers
+    would each fetch their own)."""
+    import jenkins
+    import requests
+
+    try:
+        server.get_whoami()
+    except (requests.RequestException, jenkins.TimeoutException) as exc:
+        raise ServerError(f"Jenkins at {server.server} cannot be reached: {type(exc).__name__}") from None
+    except jenkins.JenkinsException as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "[401]" in text or "[403]" in text:
+            raise UserError(f"Jenkins at {server.server} rejected the credentials; check CI_GEN_JENKINS_USER "
+                            "and CI_GEN_JENKINS_TOKEN") from None
+        raise ServerError(f"Jenkins at {server.server}: {text}") from None
 
 
 def _targets(options: ReportOptions, fleet: Any, gitlab: Any) -> tuple[list[Any], list[str]]:
