@@ -54,7 +54,18 @@ def build_report(sources: list[Source], problems: list[str], options: ReportOpti
 
         data["prediction"] = predict(options.repo, fitted, window, options.model)
     # the rows feed the CSV and the charts: what a server sent passes the redactor like the rest
-    return Report(scrub_data(data), [Deploy.from_row(scrub_data(d.to_row())) for d in window])
+    return Report(scrub_data(data), [_scrubbed(d) for d in window])
+
+
+def _scrubbed(deploy: Deploy) -> Deploy:
+    from dataclasses import replace
+
+    from ..redaction import scrub
+
+    texts = {"project": deploy.project, "id": deploy.id, "environment": deploy.environment,
+             "commit": deploy.commit, "strategy": deploy.strategy}
+    changed: dict[str, Any] = {k: scrub(v) for k, v in texts.items() if isinstance(v, str) and scrub(v) != v}
+    return replace(deploy, **changed) if changed else deploy
 
 
 def _empty_note(source: Source, rows: list[Deploy]) -> list[str]:

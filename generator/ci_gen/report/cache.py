@@ -39,6 +39,9 @@ class Cache:
         try:
             self.db = sqlite3.connect(target, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
+            # A crash of the process cannot lose a committed project in WAL mode; only a power
+            # loss can lose the newest ones, which the next run fetches again: it is a cache.
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"cache {path}: {exc}; delete it or pass --cache elsewhere") from None
@@ -70,6 +73,8 @@ class Cache:
     def store(self, server: str, project: str, deploys: Iterable[Deploy], cursor: str | None) -> None:
         """The project's new rows and its new cursor, all or nothing."""
         rows = [_row(d) for d in deploys]
+        if not rows and cursor == self.cursor(server, project):
+            return  # nothing new: no write, no commit
         with self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO deploys ({', '.join(_COLUMNS)}) VALUES "
                                 f"({', '.join('?' * len(_COLUMNS))})", rows)

@@ -30,17 +30,14 @@ def repo_target(root: Path, jenkins_folder: str | None = None) -> Target:
 
 def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
                   shard: tuple[int, int] | None) -> tuple[list[Target], list[str]]:
-    """The fleet's targets and, for the projects that cannot be reported, why."""
+    """The fleet's targets and, for the projects that cannot be reported, why. Keys, discovery
+    and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does."""
     from ..manifest import load_manifest_text
     from ..sync.gitlab import GitLabBackend
-    from ..sync.sources import fleet_sources
     from ..sync.sources import shard as take_shard
     from ..workspace import MANIFEST_NAME
 
-    try:
-        sources = fleet_sources(fleet, gitlab_url, gitlab)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    sources = _sources(fleet, gitlab)
     if shard is not None:
         sources = take_shard(sources, *shard)
     backend = GitLabBackend(gitlab) if gitlab is not None else None
@@ -66,6 +63,29 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
             continue
         targets.append(_target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder))
     return targets, problems
+
+
+def _sources(fleet: Any, gitlab: Any | None) -> list[Any]:
+    """sync's fleet sources without what only sync needs: a local checkout's branch and remote
+    (two `git` processes per checkout, seconds over a large fleet)."""
+    from ..sync.model import Source
+    from ..sync.sources import discover_group
+
+    found: dict[str, Any] = {}
+    for entry in fleet.projects:
+        if entry.gitlab is not None:
+            source = Source(key=f"gitlab:{entry.gitlab}", origin=entry.origin, gitlab_path=entry.gitlab, ref=entry.ref)
+        else:
+            source = Source(key=f"path:{entry.path}", origin=entry.origin,
+                            local_path=(fleet.file.parent / str(entry.path)).resolve(), ref=entry.ref)
+        found.setdefault(source.key, source)
+    for discovery in fleet.discover:
+        if gitlab is None:
+            raise UserError(f"{discovery.origin}: discovery needs a GitLab server (servers.gitlab.url "
+                            "or CI_GEN_GITLAB_URL)")
+        for source in discover_group(gitlab, discovery.group, discovery.exclude, discovery.origin):
+            found.setdefault(source.key, source)
+    return list(found.values())
 
 
 def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:
