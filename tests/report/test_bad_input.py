@@ -136,3 +136,18 @@ def test_bad_jenkins_credentials_are_one_line_before_any_project(servers, checko
     code, out, err = report("-C", str(checkout), "--since", "30d", json_out=False)
     assert code == 1
     assert err.strip().endswith("rejected the credentials; check CI_GEN_JENKINS_USER and CI_GEN_JENKINS_TOKEN")
+
+
+def test_without_the_report_extra_the_model_and_html_say_what_to_install(
+        servers, checkout: Path, report, monkeypatch, tmp_path: Path) -> None:
+    import sys
+
+    gitlab, jenkins = servers
+    seed_gitlab(gitlab, "ml/fraud", setup_servers(gitlab, jenkins, deploys=10))
+    for name in ("statsmodels", "statsmodels.api", "altair", "vl_convert"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
+    code, data, err = report("-C", str(checkout), "--since", "30d")
+    assert code == 0, err
+    assert data["model"]["note"] == "no fit: statsmodels is not installed (pip install 'ci-gen[report]')"
+    code, _, err = report("-C", str(checkout), "--since", "30d", "--html", str(tmp_path / "r.html"), json_out=False)
+    assert code == 2 and "--html needs altair and vl-convert-python: pip install 'ci-gen[report]'" in err

@@ -48,6 +48,10 @@ def _check(options: ReportOptions) -> None:
         raise UsageError("--predict is for one repository: run it in the checkout, without --fleet")
     if options.offline and options.no_cache:
         raise UsageError("--offline reads the cache; it cannot be combined with --no-cache")
+    if options.html is not None:
+        from .html import require_extra
+
+        require_extra()
 
 
 def _fleet(options: ReportOptions) -> Any:

@@ -136,5 +136,16 @@ def render_html(report: Report) -> str:
     )
 
 
+def require_extra() -> None:
+    """Checked before any request: a missing extra should cost nothing to find out."""
+    try:
+        import altair  # noqa: F401
+        import vl_convert  # noqa: F401
+    except ImportError:
+        from ..errors import UsageError
+
+        raise UsageError("--html needs altair and vl-convert-python: pip install 'ci-gen[report]'") from None
+
+
 def write_html(path: Path, report: Report) -> None:
     atomic_write(path, render_html(report))

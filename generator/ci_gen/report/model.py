@@ -14,6 +14,7 @@ from .record import Deploy
 FEATURES = ("code_size", "image_size", "env_complexity")
 NAMES = FEATURES + ("intercept",)
 LEVEL = 0.95
+EXTRA_MISSING = "statsmodels is not installed (pip install 'ci-gen[report]')"
 
 
 @dataclass
@@ -58,8 +59,11 @@ def fit(deploys: list[Deploy], scope: str) -> Fit:
     if len(rows) < needed:
         return Fit(scope, len(rows), note=f"not enough history: {len(rows)} deploys with all features, "
                                             f"{needed} needed for a fit")
-    import numpy as np
-    import statsmodels.api as sm
+    try:
+        import numpy as np
+        import statsmodels.api as sm
+    except ImportError:
+        return Fit(scope, len(rows), note=f"no fit: {EXTRA_MISSING}")
 
     x = np.array([[getattr(d, f) for f in FEATURES] for d in rows], dtype=float)
     y = np.array([d.duration for d in rows], dtype=float)
