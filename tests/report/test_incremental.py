@@ -126,3 +126,15 @@ def _alpha_done(cache: Path) -> bool:
             return db.execute("SELECT count(*) FROM cursors WHERE project='ml/alpha'").fetchone()[0] == 1
     except sqlite3.Error:
         return False
+
+
+def test_a_corrupt_cache_file_is_rebuilt(servers, checkout: Path, tmp_path: Path, report) -> None:
+    gitlab, jenkins = servers
+    seed_both(gitlab, jenkins, history(6, NOW - 7200))
+    cache = tmp_path / "cache.sqlite"
+    cache.write_bytes(b"this is not a database" * 100)
+    code, data, err = report("-C", str(checkout), "--since", "30d", "--cache", str(cache))
+    assert code == 0, err
+    assert [p["deployments"] for p in data["projects"]] == [6, 6]
+    code, data, err = report("-C", str(checkout), "--since", "30d", "--cache", str(cache), "--offline")
+    assert code == 0 and [p["deployments"] for p in data["projects"]] == [6, 6]

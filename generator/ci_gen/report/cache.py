@@ -28,23 +28,36 @@ def default_path() -> Path:
 
 class Cache:
     def __init__(self, path: Path | None) -> None:
-        """`None`: an in-memory cache (`--no-cache`)."""
-        target = ":memory:"
+        """`None`: an in-memory cache (`--no-cache`). A file that is not a readable cache (corrupt,
+        truncated, another program's) is replaced: it only ever holds what servers can resend."""
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UsageError(f"--cache {path}: {exc.strerror}") from None
-            target = str(path)
         try:
-            self.db = sqlite3.connect(target, timeout=30)
+            self._open(path)
+        except sqlite3.DatabaseError:
+            if path is None:
+                raise
+            for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                stale.unlink(missing_ok=True)
+            try:
+                self._open(path)
+            except sqlite3.DatabaseError as exc:
+                raise UsageError(f"cache {path}: {exc}; pass --cache elsewhere") from None
+
+    def _open(self, path: Path | None) -> None:
+        self.db = sqlite3.connect(":memory:" if path is None else str(path), timeout=30)
+        try:
             self.db.execute("PRAGMA journal_mode=WAL")
             # A crash of the process cannot lose a committed project in WAL mode; only a power
             # loss can lose the newest ones, which the next run fetches again: it is a cache.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(f"cache {path}: {exc}; delete it or pass --cache elsewhere") from None
+        except sqlite3.DatabaseError:
+            self.db.close()
+            raise
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
