@@ -46,3 +46,18 @@ def test_per_environment_models() -> None:
     by_env = {f.scope: f for f in fits(deploys(120, 2), "per-env")}
     assert set(by_env) == {"staging", "production"}
     assert all(f.n == 60 and f.r2 is not None and f.r2 > 0.9 for f in by_env.values())
+
+
+def test_constant_deploy_times_give_a_reason_not_a_nan() -> None:
+    rows = [d.__class__(**{**d.to_row(), "duration": 100.0}) for d in deploys(30, 1)]
+    result = fit(rows, "pooled")
+    assert result.note == "no fit: every deploy took the same time" and result.r2 is None
+
+
+def test_non_finite_numbers_become_null_for_json() -> None:
+    import json
+
+    from ci_gen.report.build import _finite
+
+    data = _finite({"r2": float("nan"), "x": [float("inf"), 1.5]})
+    assert json.dumps(data, allow_nan=False) == '{"r2": null, "x": [null, 1.5]}'

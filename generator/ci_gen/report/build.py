@@ -3,6 +3,7 @@ skipped. `Report.data` is what `--output json` prints (docs/report.md, "JSON"); 
 rows stay beside it for the charts."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,18 @@ def build_report(sources: list[Source], problems: list[str], options: ReportOpti
 
         data["prediction"] = predict(options.repo, fitted, window, options.model)
     # the rows feed the CSV and the charts: what a server sent passes the redactor like the rest
-    return Report(scrub_data(data), [_scrubbed(d) for d in window])
+    return Report(_finite(scrub_data(data)), [_scrubbed(d) for d in window])
+
+
+def _finite(data: Any) -> Any:
+    """NaN and infinities (an R² of constant deploy times) become null: JSON has no NaN."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _scrubbed(deploy: Deploy) -> Deploy:

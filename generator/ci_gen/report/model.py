@@ -67,6 +67,8 @@ def fit(deploys: list[Deploy], scope: str) -> Fit:
 
     x = np.array([[getattr(d, f) for f in FEATURES] for d in rows], dtype=float)
     y = np.array([d.duration for d in rows], dtype=float)
+    if np.ptp(y) == 0:
+        return Fit(scope, len(rows), note="no fit: every deploy took the same time")
     if np.linalg.matrix_rank(np.column_stack([np.ones(len(rows)), x])) < len(NAMES):
         constant = [f for i, f in enumerate(FEATURES) if np.ptp(x[:, i]) == 0]
         return Fit(scope, len(rows), note="no fit: the features do not vary independently"
