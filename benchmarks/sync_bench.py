@@ -2,6 +2,8 @@
 
     python benchmarks/sync_bench.py                      # full run: 10/100/1000 Jenkins, 10/100/300 GitLab, JJB at 1000
     python benchmarks/sync_bench.py --quick              # 10/100 only, JJB at 100
+    python benchmarks/sync_bench.py --only gitlab-mr     # just the merge-request-waiting rows
+    python benchmarks/sync_bench.py --only multibranch   # just the Multibranch project rows
 
 Requests are counted by the emulators (every HTTP request that reached them); wall time is the
 whole command, manifest reading and rendering included. JJB runs as its real CLI
@@ -54,11 +56,16 @@ def _quiet_sync(fleet: Path) -> int:
         return run_sync(SyncOptions(fleet=fleet, jobs=JOBS, progress=False, output="json"))
 
 
-def jenkins_ci_gen(size: int, work: Path) -> dict[str, Any]:
-    fleet = local_fleet(work / f"jk{size}", {f"app{i}": manifest(f"app{i}") for i in range(size)})
+def jenkins_ci_gen(size: int, work: Path, kind: str = "pipeline") -> dict[str, Any]:
+    """Pipeline jobs, or (kind multibranch) Multibranch projects on a git branch source."""
+    extra = "jenkins: {folder: ml, kind: multibranch}\n" if kind == "multibranch" else ""
+    folder = None if extra else "ml"
+    fleet = local_fleet(work / f"jk{kind}{size}", {f"app{i}": manifest(f"app{i}", folder=folder, extra=extra)
+                                                  for i in range(size)})
     with JenkinsEmulator() as emu:
         _env(CI_GEN_JENKINS_URL=emu.url, CI_GEN_JENKINS_USER=emu.user, CI_GEN_JENKINS_TOKEN=emu.token)
-        row: dict[str, Any] = {"tool": "ci-gen", "server": "jenkins", "projects": size}
+        tool = "ci-gen" if kind == "pipeline" else "ci-gen (multibranch)"
+        row: dict[str, Any] = {"tool": tool, "server": "jenkins", "projects": size}
         for phase in ("first", "unchanged"):
             emu.clear_log()
             code, seconds = _timed(lambda: _quiet_sync(fleet))
@@ -92,6 +99,29 @@ def gitlab_ci_gen(size: int) -> dict[str, Any]:
             assert code == 0, f"ci-gen sync failed ({phase})"
             row[f"{phase}_requests"], row[f"{phase}_seconds"] = len(emu.requests), round(seconds, 2)
         global_requests = 1 + -(-size // 100)  # /user + the group listing pages
+        row["unchanged_requests_per_project"] = round((row["unchanged_requests"] - global_requests) / size, 2)
+    return row
+
+
+def gitlab_mr_waiting(size: int) -> dict[str, Any]:
+    """Merge-request mode while the sync MRs wait for review: each project's default branch holds
+    an older `.ci-gen/` (an update, not a first adoption), the first run opens the MRs, the
+    "unchanged" run is the rerun that finds them waiting. No project declares any setting."""
+    with GitLabEmulator() as emu:
+        for i in range(size):
+            emu.add_project(f"bench/app{i}", files={"ci-gen.yaml": manifest(f"app{i}"), "README.md": "# app\n",
+                                                    ".ci-gen/steps/old-step": "#!/bin/sh\necho old\n"})
+        _env(CI_GEN_GITLAB_URL=emu.url, CI_GEN_GITLAB_TOKEN=emu.token)
+        fleet = write(Path(tempfile.mkdtemp()) / "fleet.yaml",
+                      "version: 1\ndefaults: {gitlab: {mode: merge-request}}\ndiscover:\n  - {gitlab_group: bench}\n")
+        row: dict[str, Any] = {"tool": "ci-gen (MR waiting)", "server": "gitlab", "projects": size}
+        for phase in ("first", "unchanged"):
+            emu.clear_log()
+            code, seconds = _timed(lambda: _quiet_sync(fleet))
+            assert code == 0, f"ci-gen sync failed ({phase})"
+            row[f"{phase}_requests"], row[f"{phase}_seconds"] = len(emu.requests), round(seconds, 2)
+        assert all(len(emu.project(f"bench/app{i}").merge_requests) == 1 for i in range(size))
+        global_requests = 1 + -(-size // 100)
         row["unchanged_requests_per_project"] = round((row["unchanged_requests"] - global_requests) / size, 2)
     return row
 
@@ -162,12 +192,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--only", choices=["gitlab-mr", "multibranch"], help="run one group of rows only")
     args = parser.parse_args(argv)
+    if args.only:
+        sizes = [10, 100] if args.quick else [10, 100, 1000]
+        rows = [gitlab_mr_waiting(n) for n in sizes[:2] + ([300] if not args.quick else [])] \
+            if args.only == "gitlab-mr" else \
+            [jenkins_ci_gen(n, Path(tempfile.mkdtemp(prefix="ci-gen-bench-")), "multibranch") for n in sizes]
+        _print(rows)
+        if args.out:
+            args.out.write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     quick = ([10, 100], [10, 100], 100)
     jenkins_sizes, gitlab_sizes, jjb_size = quick if args.quick else ([10, 100, 1000], [10, 100, 300], 1000)
     work = Path(tempfile.mkdtemp(prefix="ci-gen-bench-"))
     rows = [jenkins_ci_gen(n, work) for n in jenkins_sizes]
+    rows += [jenkins_ci_gen(n, work, "multibranch") for n in jenkins_sizes]
     rows += [gitlab_ci_gen(n) for n in gitlab_sizes]
+    rows += [gitlab_mr_waiting(n) for n in gitlab_sizes]
     rows += jenkins_jjb(jjb_size, work)
     if jjb_size not in jenkins_sizes:
         rows.append(jenkins_ci_gen(jjb_size, work))

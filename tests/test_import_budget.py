@@ -16,13 +16,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2")
+HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2", "grafana_foundation_sdk")
 
 
-def imported_modules(args: list[str], cwd: Path, exit_code: int = 0) -> set[str]:
-    """Every module the CLI imports for `args`, as reported by `-X importtime`."""
+def imported_modules(args: list[str], cwd: Path, exit_code: int = 0, cache: Path | None = None) -> set[str]:
+    """Every module the CLI imports for `args`, as reported by `-X importtime`; `cache` gives the
+    process an empty cache directory of its own (nothing verified yet: a fresh CI runner)."""
+    env = {**os.environ, "NO_COLOR": "1", **({"XDG_CACHE_HOME": str(cache)} if cache else {})}
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ci_gen", *args], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == exit_code, proc.stdout + proc.stderr[-3000:]
     return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
             if line.startswith("import time:") and "|" in line}
@@ -49,21 +51,25 @@ def edited_manifest(rendered_repo: Path) -> str:
     return edited.name
 
 
-def test_validate_imports_no_heavy_library(rendered_repo: Path, edited_manifest: str) -> None:
-    modules = imported_modules(["validate", "-f", edited_manifest], rendered_repo)
+def test_validate_imports_no_heavy_library(rendered_repo: Path, edited_manifest: str, tmp_path: Path) -> None:
+    modules = imported_modules(["validate", "-f", edited_manifest], rendered_repo, cache=tmp_path)
     assert "ci_gen.validation" in modules  # it really validated, rather than failing early
     assert heavy(modules) == []
 
 
-def test_validate_of_an_unchanged_rendered_manifest_trusts_the_lock(rendered_repo: Path) -> None:
+def test_validate_of_an_unchanged_rendered_manifest_trusts_its_own_record(rendered_repo: Path) -> None:
+    # `render` in the fixture left a verified record in the (test session's) user cache directory.
     modules = imported_modules(["validate"], rendered_repo)
     assert heavy(modules) == []
     assert not {"ci_gen.validation", "ruamel.yaml", "ci_gen.manifest"} & modules
 
 
-def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: Path, edited_manifest: str) -> None:
+def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: Path, edited_manifest: str,
+                                                                  tmp_path: Path) -> None:
     # ci_gen.schemacheck proves a valid manifest valid; jsonschema is needed only to word errors.
-    found = heavy(imported_modules(["validate", "-f", edited_manifest], rendered_repo), ("jsonschema", "referencing"))
+    modules = imported_modules(["validate", "-f", edited_manifest], rendered_repo, cache=tmp_path)
+    assert "ci_gen.validation" in modules
+    found = heavy(modules, ("jsonschema", "referencing"))
     assert found == [], ("ci_gen.schemacheck could not prove the example valid, so validate fell back to "
                          "jsonschema: does the schema use a keyword schemacheck does not know?")
 
@@ -71,7 +77,8 @@ def test_validate_of_a_valid_manifest_does_not_import_jsonschema(rendered_repo: 
 def test_render_check_imports_no_heavy_library(rendered_repo: Path) -> None:
     modules = imported_modules(["render", "--check"], rendered_repo)
     assert heavy(modules) == []
-    # Up to date: the lock file settles it without loading the model, the plan or templates.
+    # Up to date and rendered by this ci-gen before: its record settles it without loading the
+    # model, the plan or templates.
     assert not {"ci_gen.manifest", "ci_gen.render", "ci_gen.templating"} & modules
 
 
@@ -83,6 +90,21 @@ def test_render_check_with_drift_still_avoids_server_clients(rendered_repo: Path
     modules = imported_modules(["render", "--check"], repo, exit_code=1)
     # Finding out *what* drifted means rendering, so Jinja2 is allowed here; the rest is not.
     assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
+
+
+def test_render_check_with_a_cold_cache_still_avoids_server_clients(rendered_repo: Path, tmp_path: Path) -> None:
+    # No verified record (a fresh CI runner): the committed lock proves nothing, so the check
+    # renders in full (Jinja2 is allowed), and still loads no server client.
+    modules = imported_modules(["render", "--check"], rendered_repo, cache=tmp_path)
+    assert "ci_gen.render" in modules
+    assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
+
+
+def test_run_imports_docker_only_to_talk_to_a_daemon(rendered_repo: Path) -> None:
+    # `ci-gen run` is the one command that imports the docker package, and only for a real run:
+    # listing the jobs or printing the API calls of a dry run needs no daemon and no client.
+    for args in (["run", "--list"], ["run", "--dry-run", "--only", "scan-secrets"]):
+        assert heavy(imported_modules(args, rendered_repo), ("docker",)) == [], args
 
 
 def test_report_imports_its_heavy_libraries_only_when_it_needs_them(rendered_repo: Path, tmp_path: Path) -> None:

@@ -74,7 +74,9 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
     if fleet:
-        return _render_fleet(fleet, out or directory or ".", **fleet_options)
+        from .paths import check_out_dir
+
+        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 
@@ -145,14 +147,30 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     return command.run(ws, answers, fmt)
 
 
+@cli.command("import")
+@common
+@click.option("--force", is_flag=True, help="Replace an existing manifest.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the draft instead of writing it.")
+@click.option("--gitlab", "gitlab_file", metavar="FILE", help="Read this GitLab CI file (default: .gitlab-ci.yml if present).")
+@click.option("--jenkins", "jenkins_file", metavar="FILE", help="Read this Jenkinsfile (default: Jenkinsfile if present).")
+def import_(directory: str | None, manifest: str | None, fmt: str, force: bool, to_stdout: bool,
+            gitlab_file: str | None, jenkins_file: str | None) -> int:
+    """Draft ci-gen.yaml from a hand-written .gitlab-ci.yml and/or declarative Jenkinsfile."""
+    from .commands import import_ as command
+    from .workspace import workspace
+
+    options = command.ImportOptions(force, to_stdout, gitlab_file, jenkins_file)
+    return command.run(workspace(directory, manifest), options, fmt)
+
+
 @cli.command()
 @click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout to sync (default: .).")
 @click.option("--fleet", metavar="FILE", help="Sync every project of this fleet file instead of one checkout.")
 @click.option("--dry-run", is_flag=True, help="Plan and print; write nothing.")
 @click.option("--check", is_flag=True, help="Like --dry-run; exit 1 when anything would change (drift alarm).")
 @click.option("--diff", is_flag=True, help="Print unified diffs of planned changes (secret values redacted).")
-@click.option("--verify", is_flag=True, help="Compare each live Jenkins config.xml too (catches UI edits).")
-@click.option("--prune", is_flag=True, help="Delete ci-gen-managed Jenkins jobs whose project left the fleet.")
+@click.option("--verify", is_flag=True, help="Check each live Jenkins config.xml too (reports UI edits).")
+@click.option("--prune", is_flag=True, help="With --fleet: delete this fleet's Jenkins jobs whose project left the fleet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, help="Parallel workers.")
 @click.option("--shard", metavar="I/N", help="Sync only shard I of N (1-based), for parallel CI jobs.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per HTTP request.")
@@ -183,6 +201,31 @@ def sync(directory: str | None, fleet: str | None, shard: str | None, report: st
         shard=parse_shard(shard) if shard else None, report=Path(report) if report else None,
         junit=Path(junit) if junit else None, jenkins_ini=Path(jenkins_ini) if jenkins_ini else None,
         output=fmt, **options))
+
+
+@cli.command("run")
+@common
+@click.argument("jobs", nargs=-1)
+@click.option("--list", "list_jobs", is_flag=True, help="Show the jobs that would run, with their images and needs.")
+@click.option("--dry-run", is_flag=True, help="Print the Docker Engine API calls instead of making them.")
+@click.option("--include-deploy", is_flag=True, help="Go on past the first deploy job (needs a reachable cluster).")
+@click.option("--only", is_flag=True, help="Run only the named jobs, not the jobs they need.")
+@click.option("--bind", is_flag=True, help="Mount the working tree instead of copying it (faster; jobs can change it).")
+@click.option("--artifacts", metavar="DIR", help="Keep each job's artifacts under DIR/<job>/.")
+@click.option("--var", "variables", metavar="K=V", multiple=True, help="Set a variable in every job (repeatable).")
+@click.option("--secret-file", metavar="FILE", help="NAME=VALUE lines: secrets for the jobs (never printed).")
+@click.option("--skip-gpu", is_flag=True, help="Skip GPU jobs when the daemon has no NVIDIA runtime.")
+@click.option("--network", default="bridge", show_default=True, help="Docker network mode of the job containers.")
+@click.option("--image", default="python:3.11-slim", show_default=True,
+              help="Image for jobs whose manifest names none (runners.images).")
+@click.option("--built-image", metavar="IMAGE", help="Image for the jobs that run in the app image (default NAME:<HEAD sha>).")
+@click.option("--clean", is_flag=True, help="Remove containers, volumes and networks left by a killed run.")
+def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tuple[str, ...], **options: Any) -> int:
+    """Run the pipeline's jobs locally in containers (Docker Engine API), up to the first deploy."""
+    from .commands import run as command
+    from .workspace import workspace
+
+    return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
 
 
 @cli.command()

@@ -11,6 +11,8 @@ from . import __version__
 from .data import data_root
 
 LOCK_FILE = ".ci-gen/lock.json"  # lists every generated file with its hash, and inputs_digest
+STEPS_DIR = ".ci-gen/steps"  # the shared step scripts, copied into the repository
+K8S_DIR = ".ci-gen/k8s"  # Kubernetes manifests, one folder per environment
 
 
 @lru_cache(maxsize=None)

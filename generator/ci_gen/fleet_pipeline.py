@@ -74,16 +74,14 @@ def _with_extra(package: str, extra: str) -> str:
 
 
 def write_fleet_pipeline(fleet: Path, out: Path, options: FleetPipelineOptions) -> list[Path]:
-    """Write the files (atomically each) and return their paths."""
-    written = []
-    for name, content in render_fleet_pipeline(fleet, out, options).items():
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(content)
-        tmp.replace(target)
-        written.append(target)
-    return written
+    """Write the files (atomically each, never through a symlink leaving `out`); return their paths."""
+    from .paths import write_file
+
+    files = render_fleet_pipeline(fleet, out, options)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        write_file(out, name, content)
+    return [out / name for name in files]
 
 
 def run_render_fleet(fleet: Path, out: Path, options: FleetPipelineOptions) -> int:

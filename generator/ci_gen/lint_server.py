@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ServerError, UsageError
+from .errors import ManifestError, Problem, ServerError, UsageError
+from .paths import manifest_escape_reason, read_file
 from .redaction import scrub, scrub_data
+from .yamlio import read_text
 
 MANIFEST = "ci-gen.yaml"
 
@@ -34,7 +36,9 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
     path = directory / MANIFEST
     if not path.is_file():
         raise UsageError(f"no {MANIFEST} in {directory}")
-    text = path.read_text(encoding="utf-8")
+    if reason := manifest_escape_reason(directory, path):  # never parsed, quoted or sent to a server
+        raise ManifestError([Problem(MANIFEST, 1, 1, "", reason)])
+    text = read_text(path, MANIFEST)  # bounded, regular files only, UTF-8 checked
     manifest = api.load_manifest_text(text, MANIFEST)
     files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []
@@ -57,9 +61,10 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
 def _texts(directory: Path, rendered: dict[str, bytes]) -> dict[str, str]:
     out = {}
     for name in (".gitlab-ci.yml", "Jenkinsfile"):
-        on_disk = directory / name
-        if on_disk.is_file():
-            out[name] = on_disk.read_text(encoding="utf-8")
+        # Through the guarded reader: a file linked out of the repository is never sent to a server.
+        on_disk = read_file(directory, name)
+        if on_disk is not None:
+            out[name] = on_disk.decode("utf-8", errors="replace")
         elif name in rendered:
             out[name] = rendered[name].decode("utf-8")
     return out

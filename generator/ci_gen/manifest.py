@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .schema import with_defaults
+from .schema import approval_defaults, with_defaults
+from .tiers import guess_tier
 from .validation import validate_document
 from .workspace import MANIFEST_NAME as MANIFEST_NAME  # re-exported: callers import it from here
 from .yamlio import decode, parse, read_text
@@ -68,14 +69,39 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Who may approve a deployment, how many must, and how long a Jenkins stage waits."""
+
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+    required: int
+    timeout: str
+
+    @property
+    def submitters(self) -> tuple[str, ...]:
+        return self.users + self.groups
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
+    tier: str
     kube_context: str | None
     namespace: str
     replicas: int
     gpu: int
-    approval: bool
+    approval: Approval | None
     branch: str | None
+    kubeconfig: str | None  # Jenkins credential id of this environment's kubeconfig
+    registry: str | None  # Jenkins credential id of the registry login its deploy job binds
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    enabled: bool
+    ingress_namespaces: tuple[str, ...]
+    prometheus_namespaces: tuple[str, ...]
+    same_namespace: bool
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,21 @@ class Canary:
 
 
 @dataclass(frozen=True)
+class Resources:
+    cpu: str | None
+    memory: str | None
+
+
+@dataclass(frozen=True)
+class Autoscale:
+    min: int
+    max: int
+    cpu_percent: int
+    requests_per_second: float | None
+    gpu_percent: int | None
+
+
+@dataclass(frozen=True)
 class Deploy:
     strategy: str
     canary: Canary | None
@@ -97,6 +138,24 @@ class Deploy:
     health_path: str
     timeout: str
     environments: tuple[Environment, ...]
+    network_policy: NetworkPolicy
+    resources: Resources | None = None
+    autoscale: Autoscale | None = None
+    smoke: str | None = None
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    metrics: str  # http
+    availability: float  # percent of non-5xx requests over 30 days
+    latency_threshold_ms: int
+    latency_percent: float  # percent of requests faster than the threshold
+    gpu: bool
+    operator: bool
+    prometheus: str | None
+    watch: str  # duration; "0s" (any zero) turns the watch off
+    labels: tuple[tuple[str, str], ...]
+    runbook: str | None
 
 
 @dataclass(frozen=True)
@@ -110,9 +169,26 @@ class Runners:
 
 
 @dataclass(frozen=True)
+class MultibranchSettings:
+    """`jenkins.multibranch`: how a Multibranch Pipeline project finds branches. None where the
+    manifest leaves the choice to the source (see `sync.jenkins_multibranch`)."""
+
+    source: str | None = None  # "gitlab" | "git"
+    server: str = "default"
+    branches: str | None = None
+    merge_requests: str | None = None
+    tags: bool = False
+    days_to_keep: int | None = None
+    num_to_keep: int | None = None
+    scan: str = "1d"
+
+
+@dataclass(frozen=True)
 class JenkinsSettings:
     folder: str | None
     credentials: tuple[tuple[str, str], ...]  # (purpose, credential id)
+    kind: str = "pipeline"  # "pipeline" | "multibranch"
+    multibranch: MultibranchSettings = MultibranchSettings()
 
     def credential(self, purpose: str) -> str | None:
         return dict(self.credentials).get(purpose)
@@ -148,6 +224,7 @@ class Manifest:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     schedules: tuple[Schedule, ...]
+    monitoring: Monitoring | None = None
 
 
 def load_manifest(path: Path, repo_root: Path | None = None, display: str | None = None) -> Manifest:
@@ -176,14 +253,26 @@ def build(data: dict[str, Any], file: str) -> Manifest:
         image=_image(data["image"]),
         tests=tuple(Test(t["name"], t["run"], t["gpu"]) for t in data["test"]),
         scan=_scan(data["scan"]),
-        deploy=_deploy(data["deploy"]) if "deploy" in data else None,
+        deploy=_deploy(data["deploy"], data["jenkins"]["credentials"]) if "deploy" in data else None,
         runners=_runners(data["runners"]),
-        jenkins=JenkinsSettings(data["jenkins"].get("folder"), tuple(sorted(data["jenkins"]["credentials"].items()))),
+        jenkins=_jenkins(data["jenkins"]),
         gitlab=GitlabSettings(data["gitlab"].get("project")),
         variables=tuple((k, _text(v)) for k, v in data["variables"].items()),
         secrets=tuple(data["secrets"]),
         schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]),
+        monitoring=_monitoring(data["monitoring"]) if "monitoring" in data else None,
     )
+
+
+def _jenkins(data: dict[str, Any]) -> JenkinsSettings:
+    branching = data.get("multibranch", {})
+    orphaned = branching.get("orphaned", {})
+    multibranch = MultibranchSettings(
+        branching.get("source"), branching.get("server", "default"), branching.get("branches"),
+        branching.get("merge_requests"), bool(branching.get("tags", False)), orphaned.get("days_to_keep"),
+        orphaned.get("num_to_keep"), branching.get("scan", "1d"))
+    return JenkinsSettings(data.get("folder"), tuple(sorted(data["credentials"].items())),
+                           data.get("kind", "pipeline"), multibranch)
 
 
 def _text(value: Any) -> str:
@@ -217,21 +306,51 @@ def _scan(data: dict[str, Any]) -> Scan:
     return Scan(image["severity"], image["ignore_unfixed"], data["secrets"], data["sbom"], data["model"], data["sign"])
 
 
-def _deploy(data: dict[str, Any]) -> Deploy:
+def _deploy(data: dict[str, Any], jenkins_credentials: dict[str, str]) -> Deploy:
     canary = None
     if data["strategy"] == "canary":
         block = data["canary"]
         analysis = block["analysis"]
         canary = Canary(tuple(block["steps"]), block["interval"], analysis["prometheus"],
                         float(analysis["max_error_rate"]), float(analysis["max_p90_latency_ms"]))
+    kubeconfig = jenkins_credentials.get("kubeconfig")
     environments = tuple(
-        Environment(e["name"], e["kubernetes"].get("context"), e["kubernetes"]["namespace"], e["replicas"],
-                    e["gpu"], e["approval"], e.get("branch"))
+        Environment(e["name"], e.get("tier") or guess_tier(e["name"]), e["kubernetes"].get("context"),
+                    e["kubernetes"]["namespace"], e["replicas"], e["gpu"], _approval(e["approval"]), e.get("branch"),
+                    e["credentials"].get("kubeconfig", kubeconfig), e["credentials"].get("registry"))
         for e in data["environments"]
     )
     scale_down = data["blue_green"]["scale_down_delay"]
+    policy = data["network_policy"]
+    network_policy = NetworkPolicy(policy["enabled"], tuple(policy["ingress_namespaces"]),
+                                   tuple(policy["prometheus_namespaces"]), policy["same_namespace"])
+    resources = Resources(data["resources"].get("cpu"), data["resources"].get("memory")) if "resources" in data else None
+    autoscale = None
+    if "autoscale" in data:
+        a = data["autoscale"]
+        rps = a.get("requests_per_second")
+        autoscale = Autoscale(a["min"], a["max"], a["cpu_percent"], None if rps is None else float(rps), a.get("gpu_percent"))
     return Deploy(data["strategy"], canary, scale_down, data.get("manifests"), data["port"],
-                  data["health_path"], data["timeout"], environments)
+                  data["health_path"], data["timeout"], environments, network_policy, resources, autoscale,
+                  data.get("smoke"))
+
+
+def _approval(value: bool | dict[str, Any]) -> Approval | None:
+    if value is False:
+        return None
+    # `approval: true` means the object form with every default, read from the schema
+    data = value if isinstance(value, dict) else approval_defaults()
+    return Approval(tuple(data["users"]), tuple(data["groups"]), data["required"], data["timeout"])
+
+
+def _monitoring(data: dict[str, Any]) -> Monitoring:
+    slo, latency = data["slo"], data["slo"]["latency"]
+    return Monitoring(
+        metrics=data["metrics"], availability=float(slo["availability"]),
+        latency_threshold_ms=int(latency["threshold_ms"]), latency_percent=float(latency["percent"]),
+        gpu=data["gpu"], operator=data["operator"], prometheus=data.get("prometheus"), watch=data["watch"],
+        labels=tuple(sorted((str(k), str(v)) for k, v in data["labels"].items())), runbook=data.get("runbook"),
+    )
 
 
 def _runners(data: dict[str, Any]) -> Runners:

@@ -9,12 +9,12 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
+from .fingerprint import K8S_DIR, STEPS_DIR
 from .manifest import Environment, Manifest, Runners
 
 OUT_DIR = ".ci-gen/out"
 REPORT_DIR = ".ci-gen/reports"
-STEPS_DIR = ".ci-gen/steps"
-K8S_DIR = ".ci-gen/k8s"
+SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
 # Report files the steps write, by the kind of report view that shows them.
@@ -46,6 +46,8 @@ class Gate:
     """A person must approve before the job runs."""
 
     message: str
+    submitters: tuple[str, ...] = ()  # user ids and groups; empty: anyone allowed to run the job
+    timeout: str = "24h"  # then the job aborts instead of waiting forever
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Job:
     gate: Gate | None = None
     branch: str | None = None  # runs only on this branch
     environment: str | None = None  # deployment environment it changes
+    tier: str | None = None  # the environment's deployment tier
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
 
@@ -80,6 +83,9 @@ class Pipeline:
     crons: tuple[str, ...]
     runners: Runners  # the manifest's runner classes, as the renderers need them
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
+    # Multibranch Jenkins only: every branch runs this Jenkinsfile, so each schedule fires only
+    # on its own branch ((branch, its crons), sorted); empty for a single-branch Pipeline job.
+    crons_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -107,10 +113,18 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
+        crons_by_branch=_crons_by_branch(manifest) if manifest.jenkins.kind == "multibranch" else (),
         runners=manifest.runners,
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
+
+
+def _crons_by_branch(manifest: Manifest) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    branches: dict[str, set[str]] = {}
+    for schedule in manifest.schedules:
+        branches.setdefault(schedule.branch, set()).add(schedule.cron)
+    return tuple((branch, tuple(sorted(crons))) for branch, crons in sorted(branches.items()))
 
 
 def _model_file(manifest: Manifest) -> str:
@@ -236,17 +250,60 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
-            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
-            gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
-            branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(env),
+            gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
+            rollback_on_failure=True, skip_on_schedule=True,
             reports=(("deploy_record", deploy_record_path(env.name)),),
         ))
+        watch = watch_period(manifest, env)
+        if deploy.smoke or watch:
+            jobs.append(Job(
+                name=f"verify-{env.name}", stage=f"verify-{env.name}", step="verify", action="verify",
+                needs=(f"deploy-{env.name}",), env=_verify_env(manifest, env, watch),
+                credentials=tuple(c for c in _deploy_credentials(env) if c.purpose == "kubeconfig"),
+                branch=branch, skip_on_schedule=True,
+            ))
     return jobs
 
 
-def _kube_credentials(manifest: Manifest) -> tuple[Credential, ...]:
-    cred = manifest.jenkins.credential("kubeconfig")
-    return (Credential("kubeconfig", cred),) if cred else ()
+def _gate(manifest: Manifest, env: Environment) -> Gate | None:
+    if env.approval is None:
+        return None
+    return Gate(f"Deploy {manifest.name} to {env.name}?", env.approval.submitters, env.approval.timeout)
+
+
+def _deploy_credentials(env: Environment) -> tuple[Credential, ...]:
+    """The environment's own credentials: staging's deploy job never holds production's kubeconfig."""
+    creds = [Credential("kubeconfig", env.kubeconfig)] if env.kubeconfig else []
+    if env.registry:
+        creds.append(Credential("registry", env.registry))
+    return tuple(creds)
+
+
+def watch_period(manifest: Manifest, env: Environment) -> str | None:
+    """The post-deploy watch of `env`: the last environment's, unless `watch` is zero."""
+    mon, deploy = manifest.monitoring, manifest.deploy
+    if mon is None or deploy is None or env != deploy.environments[-1]:
+        return None
+    return None if mon.watch.rstrip("smh").lstrip("0") == "" else mon.watch
+
+
+def _verify_env(manifest: Manifest, env: Environment, watch: str | None) -> tuple[tuple[str, str], ...]:
+    deploy = manifest.deploy
+    assert deploy is not None
+    # the rollout's variables too: a breach runs the same `rollout rollback` as a failed deploy
+    values = dict(_rollout_env(manifest, env))
+    prometheus = (manifest.monitoring and manifest.monitoring.prometheus) or (deploy.canary and deploy.canary.prometheus)
+    values.update({
+        "CI_GEN_SERVICE_URL": f"http://{manifest.name}.{env.namespace}.svc.cluster.local:{deploy.port}",
+        "CI_GEN_SMOKE": deploy.smoke or "",
+        "CI_GEN_WATCH": watch or "0s",
+        "CI_GEN_SLI_FILE": SLI_FILE,
+    })
+    if prometheus:
+        values["CI_GEN_PROMETHEUS_URL"] = prometheus
+    return tuple(values.items())
+
 
 
 def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:
@@ -273,7 +330,10 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
             ("CI_GEN_PROMETHEUS_URL", c.prometheus),
             ("CI_GEN_MAX_ERROR_RATE", repr(c.max_error_rate)),
             ("CI_GEN_MAX_P90_LATENCY_MS", repr(c.max_p90_latency_ms)),
+            ("CI_GEN_SLI_FILE", SLI_FILE),
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    if env.registry:  # the cluster pulls with this environment's own registry account
+        values.append(("CI_GEN_PULL_SECRET", f"{manifest.name}-registry"))
     return tuple(values)

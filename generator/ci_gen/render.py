@@ -2,8 +2,8 @@
 
 Files carry a header naming ci-gen's version, the manifest and a hash of their own body, so a
 hand edit is told apart from a stale file. `.ci-gen/lock.json` lists every generated file with
-its hash and a hash of all inputs, which lets `render --check` confirm an up-to-date repository
-without parsing YAML or importing Jinja2.
+its hash and a hash of all inputs: data for people and for telling a hand edit from a stale file,
+never proof of validity (a merge request can forge it; see verified.py).
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .fingerprint import LOCK_FILE, inputs_digest
+from .fingerprint import K8S_DIR, LOCK_FILE, STEPS_DIR, inputs_digest
 from .manifest import Manifest
-from .plan import K8S_DIR, STEPS_DIR, build_plan
+from .paths import is_executable, write_file
+from .plan import build_plan
 from .targets import TARGETS
 
 HEADER_MARK = "ci-gen:content-sha256="
@@ -43,6 +44,10 @@ def render_manifest(manifest: Manifest, manifest_bytes: bytes, targets: tuple[st
     files.update(step_files())
     if manifest.deploy is not None and manifest.deploy.manifests is None:
         files.update(k8s_files(manifest))
+    if manifest.deploy is not None:
+        from .monitoring.files import monitoring_files
+
+        files.update(monitoring_files(manifest, K8S_DIR if manifest.deploy.manifests is None else None, with_header))
     files[LOCK_FILE] = lock_bytes(files, inputs_digest(manifest_bytes), manifest)
     return Rendered(files)
 
@@ -91,49 +96,48 @@ def k8s_files(manifest: Manifest) -> dict[str, bytes]:
 
     assert manifest.deploy is not None
     templates = sorted(p.name for p in (templates_dir() / "k8s").glob("*.j2"))
+    if not manifest.deploy.network_policy.enabled:
+        templates.remove("networkpolicy.yaml.j2")
     files = {}
     for env in manifest.deploy.environments:
         for name in templates:
             body = render_template(
                 f"k8s/{name}", app=manifest.name, image_name=manifest.image.name, env=env,
                 strategy=manifest.deploy.strategy, port=manifest.deploy.port,
-                health_path=manifest.deploy.health_path,
+                health_path=manifest.deploy.health_path, policy=manifest.deploy.network_policy,
+                resources=manifest.deploy.resources,
             )
             path = f"{K8S_DIR}/{env.name}/{name[:-3]}"
             files[path] = with_header(body, "#", manifest.file).encode("utf-8")
     return files
 
 
-def lock_bytes(files: dict[str, bytes], inputs: str, manifest: Manifest) -> bytes:
-    # The app name and the manifest's repository paths let `validate` trust an unchanged manifest
-    # without parsing it, re-checking only what can change outside it: where those paths lead.
+def manifest_paths(manifest: Manifest) -> list[str]:
+    """The manifest's repository paths: where they lead can change without the manifest changing."""
     paths = [manifest.image.context, manifest.image.dockerfile, manifest.model and manifest.model.path,
              manifest.deploy and manifest.deploy.manifests]
+    return sorted({p for p in paths if p})
+
+
+def lock_bytes(files: dict[str, bytes], inputs: str, manifest: Manifest) -> bytes:
+    # Informative only: nothing trusts a committed lock's digest (verified.py keeps the proofs).
     lock = {
         "app": manifest.name,
         "generator": f"ci-gen {__version__}",
         "inputs-sha256": inputs,
-        "manifest-paths": sorted({p for p in paths if p}),
+        "manifest-paths": manifest_paths(manifest),
         "files": {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())},
     }
     return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def write(rendered: Rendered, out_dir: Path) -> list[str]:
-    """Write files that differ (atomically, keeping step scripts executable); return their paths."""
-    import os
-    import tempfile
+    """Write files that differ in bytes or executable bit (atomically, through the guarded
+    writer: never through a symlink leaving `out_dir`); return their paths."""
+    return [path for path, data in sorted(rendered.files.items())
+            if write_file(out_dir, path, data, is_executable(path))]
 
-    changed = []
-    for path, data in sorted(rendered.files.items()):
-        target = out_dir / path
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o755 if path.startswith(STEPS_DIR) and not path.endswith((".md", ".json")) else 0o644)
-        os.replace(tmp, target)
-        changed.append(path)
-    return changed
+
+def file_digests(rendered: Rendered) -> dict[str, tuple[str, bool]]:
+    """path -> (sha256, executable): what a verified render record (verified.py) remembers."""
+    return {path: (hashlib.sha256(data).hexdigest(), is_executable(path)) for path, data in rendered.files.items()}

@@ -5,13 +5,16 @@ every problem in one run.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
 from .errors import Problem
+from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
+from .tiers import guess_tier
 from .yamlio import Document
 
 SUPPORTED_VERSION = 1
@@ -144,6 +147,77 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
     return problems
 
 
+def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    """A non-production environment never binds a production credential unless it says so."""
+    environments = [e for e in _get(data, ("deploy", "environments")) or [] if isinstance(e, dict)]
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []  # GitLab scopes KUBECONFIG per environment: the ids below are Jenkins'
+    default = _get(data, ("jenkins", "credentials", "kubeconfig"))
+    production: dict[str, dict[str, str]] = {"kubeconfig": {}, "registry": {}}
+    for env in environments:
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production":
+            own = env.get("credentials") or {}
+            for purpose in production:
+                cred = own.get(purpose, default if purpose == "kubeconfig" else None)
+                if cred:
+                    production[purpose].setdefault(cred, str(env.get("name")))
+    problems = []
+    for index, env in enumerate(environments):
+        own = env.get("credentials") or {}
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production" or own.get("allow_production"):
+            continue
+        for purpose, owners in production.items():
+            inherited = purpose == "kubeconfig" and purpose not in own
+            cred = default if inherited else own.get(purpose)
+            if cred not in owners:
+                continue
+            path: tuple[Any, ...] = ("deploy", "environments", index) + (("name",) if inherited else ("credentials", purpose))
+            source = f"inherits jenkins.credentials.kubeconfig '{cred}'" if inherited else f"uses '{cred}'"
+            problems.append(_at(doc, path, f"environment '{env.get('name')}' {source}, the {purpose} credential of "
+                                           f"production environment '{owners[cred]}'; give it its own "
+                                           f"credentials.{purpose} or set credentials.allow_production: true"))
+    return problems
+
+
+def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []
+    problems = []
+    budget = _rollout_seconds(data.get("deploy") or {})
+    for index, env in enumerate(_get(data, ("deploy", "environments")) or []):
+        approval = env.get("approval") if isinstance(env.get("approval"), dict) else {}
+        where = ("deploy", "environments", index, "approval")
+        required = approval.get("required", 1)
+        if required > 1:
+            problems.append(_at(doc, where + ("required",),
+                                f"Jenkins' input takes one approval, not {required}; use required: 1 or targets: [gitlab]"))
+        # The stage's timeout also bounds the rollout after approval: it must leave room for it.
+        timeout = approval.get("timeout")
+        if isinstance(timeout, str) and _DURATION.match(timeout) and _seconds(timeout) <= budget:
+            problems.append(_at(doc, where + ("timeout",),
+                                f"{timeout} leaves no time to deploy after approval: the Jenkins stage timeout also "
+                                f"bounds the rollout, which may take {budget}s (deploy.timeout, canary steps)"))
+    return problems
+
+
+_DURATION = re.compile(r"^[0-9]{1,6}[smh]$")
+
+
+def _seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def _rollout_seconds(deploy: dict[str, Any]) -> int:
+    """The longest a rollout may take: its deadline, and per canary step a wait and a deadline."""
+    timeout = _seconds(deploy["timeout"]) if _DURATION.match(str(deploy.get("timeout"))) else 600
+    if deploy.get("strategy") != "canary":
+        return timeout
+    canary = deploy.get("canary") or {}
+    steps = len(canary.get("steps") or [10, 50])
+    interval = _seconds(canary["interval"]) if _DURATION.match(str(canary.get("interval"))) else 300
+    return timeout * (steps + 1) + interval * steps
+
+
 def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
     problems = []
     variables = data.get("variables") or {}
@@ -194,6 +268,27 @@ def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list
     ]
 
 
+def check_multibranch(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    """What Jenkins would silently not do: multibranch settings on a single-branch Pipeline job,
+    merge requests or a branch strategy asked of a plain git branch source (it has neither)."""
+    settings = _get(data, ("jenkins", "multibranch"))
+    if not isinstance(settings, dict) or not settings:
+        return []
+    where = ("jenkins", "multibranch")
+    if _get(data, ("jenkins", "kind")) != "multibranch":
+        return [_at(doc, where, "applies only to 'kind: multibranch' (set jenkins.kind, or remove this)")]
+    if settings.get("source") != "git":
+        return []
+    problems = []
+    if settings.get("branches", "all") != "all":
+        problems.append(_at(doc, where + ("branches",), "a git branch source discovers all branches; "
+                                                          "branch strategies need source gitlab"))
+    if settings.get("merge_requests", "none") != "none":
+        problems.append(_at(doc, where + ("merge_requests",), "a git branch source has no merge requests; "
+                                                                "use source gitlab"))
+    return problems
+
+
 def _get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
@@ -211,4 +306,8 @@ RULES: tuple[Rule, ...] = (
     check_deploy,
     check_variables,
     check_schedules,
+    check_multibranch,
+    check_environment_credentials,
+    check_approvals,
+    check_operate,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import ManifestError, Problem, UsageError
 
 # Here rather than in manifest.py: every command locates the manifest, and importing the
 # model (dataclasses, schema, rules) just for this name slowed the `render --check` fast path.
@@ -32,4 +32,14 @@ def workspace(directory: str | None, manifest: str | None) -> Workspace:
     path = Path(manifest) if manifest else root / MANIFEST_NAME
     if manifest and not path.is_absolute() and not path.exists() and (root / manifest).exists():
         path = root / manifest
-    return Workspace(root, path)
+    ws = Workspace(root, path)
+    _refuse_escaping_manifest(ws)
+    return ws
+
+
+def _refuse_escaping_manifest(ws: Workspace) -> None:
+    from .paths import manifest_escape_reason
+
+    reason = manifest_escape_reason(ws.root, ws.manifest_path)
+    if reason:
+        raise ManifestError([Problem(ws.display, 1, 1, "", reason)])

@@ -109,7 +109,7 @@ class Fault:
     reason: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
-    query: str | None = None  # regex searched in the decoded query string (e.g. "page=2")
+    query: str | None = None  # regex searched in the decoded query string (one page of a listing)
 
     def matches(self, method: str, path: str, query: str = "") -> bool:
         method_ok = self.method in ("*", method)
@@ -193,8 +193,9 @@ class Emulator(ABC):
                reason: str | None = None, headers: dict[str, str] | None = None,
                body: Any = None, query: str | None = None) -> Fault:
         """Make the next `times` requests matching `method` ('*' for any) and the regex `path`
-        (searched in the decoded path; `query`, if given, in the decoded query string) answer `status`, drop the connection, or wait `delay`
-        seconds first (then answer normally unless `status` is set)."""
+        (searched in the decoded path; `query`, when given, in the decoded query string) answer
+        `status`, drop the connection, or wait `delay` seconds first (then answer normally
+        unless `status` is set)."""
         fault = Fault(method, path, times, status, retry_after, drop, delay, reason,
                       dict(headers or {}), body, query)
         with self.lock:

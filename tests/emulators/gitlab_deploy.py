@@ -7,7 +7,10 @@ Modelled on GitLab's `lib/api/deployments.rb` (`GET /projects/:id/deployments`: 
 pagination) with the entity of `lib/api/entities/deployment.rb` (`deployable` is the job entity of
 `lib/api/entities/ci/job.rb`, with `artifacts[]` and `commit`), and `lib/api/ci/job_artifacts.rb`
 (`GET /projects/:id/jobs/:job_id/artifacts/*artifact_path`: the file's bytes, 404 when the job
-has no archive or the archive lacks the file). See README.md, "Deployment history"."""
+has no archive or the archive lacks the file). See README.md, "Deployment history".
+
+Kept apart from the approval flow of gitlab_environments.py (blocked deployments waiting for
+approvals, `GET /deployments/:id`): the list here shows this history only."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -23,7 +26,7 @@ ORDERS = ("id", "iid", "created_at", "updated_at", "finished_at", "ref")
 STATUSES = ("created", "running", "success", "failed", "canceled", "blocked")
 
 
-def add_deployment(emu: "GitLabEmulator", full_path: str, environment: str, status: str = "success", *,
+def add_finished_deployment(emu: "GitLabEmulator", full_path: str, environment: str, status: str = "success", *,
                    sha: str = "0" * 40, created_at: str | None = None, started_at: str | None = None,
                    finished_at: str | None = None, duration: float | None = None,
                    commit_time: str | None = None, files: dict[str, bytes] | None = None,
@@ -34,7 +37,7 @@ def add_deployment(emu: "GitLabEmulator", full_path: str, environment: str, stat
         target = emu.project(full_path)
         created = created_at or now_iso()
         job_id = emu.next_id("job")
-        deployments = emu.deployments.setdefault(target.id, [])
+        deployments = emu.deploy_history.setdefault(target.id, [])
         env_ids = emu.environment_ids.setdefault(target.id, {})
         env_id = env_ids.setdefault(environment, emu.next_id("environment"))
         commit = {"id": sha, "short_id": sha[:8], "title": "change", "created_at": commit_time or created,
@@ -79,7 +82,7 @@ def list_deployments(emu: "GitLabEmulator", request: Request) -> Response:
     status = request.arg("status")
     if status is not None and status not in STATUSES:
         raise error(400, {"error": "status does not have a valid value"})
-    chosen = [d for d in emu.deployments.get(target.id, [])
+    chosen = [d for d in emu.deploy_history.get(target.id, [])
               if request.arg("environment") in (None, d["environment"]["name"])
               and status in (None, d["status"])
               and (after is None or _time(d["updated_at"]) >= _time(after))

@@ -34,6 +34,12 @@ DEFAULT_PLUGINS = [
      "version": "2.2255.v56a_15e805f12"},
     {"shortName": "credentials", "longName": "Credentials Plugin",
      "version": "1415.v831096eb_5534"},
+    {"shortName": "workflow-multibranch", "longName": "Pipeline: Multibranch",
+     "version": "806.vb_b_688f609ee9"},
+    {"shortName": "branch-api", "longName": "Branch API", "version": "2.1217.v43d8b_b_d8b_2c7"},
+    {"shortName": "scm-api", "longName": "SCM API", "version": "704.v3ce5c542825a_"},
+    {"shortName": "gitlab-branch-source", "longName": "GitLab Branch Source",
+     "version": "718.v40b_a_1b_d0b_e3e"},
 ]
 
 
@@ -85,7 +91,7 @@ class JenkinsEmulator(Emulator):
         """The item at a `job/a/job/b/` path (case-insensitive), or None."""
         item: Item | None = self.root
         for name in folder_url.split("/")[1::2]:
-            if item is None or not item.is_folder:
+            if item is None or not item.is_group:
                 return None
             item = item.child(name)
         return item
@@ -162,6 +168,19 @@ class JenkinsEmulator(Emulator):
         job = self.item(job_name)
         assert job is not None and not job.is_folder, f"no job {job_name}"
         return job
+
+    def active_plugins(self) -> set[str]:
+        return {p["shortName"] for p in self.plugins if p.get("active", True) and p.get("enabled", True)}
+
+    def index_branch(self, project: str, branch: str) -> Item:
+        """What a Multibranch project's scan makes for a branch it found: a Pipeline job inside it,
+        reading the branch's Jenkinsfile (Jenkins' own item: no description, no marker)."""
+        with self.lock:
+            owner = self.item(project)
+            assert owner is not None and owner.is_group and not owner.is_folder, f"no multibranch {project}"
+            script_path = owner.config.findtext("factory/scriptPath") or "Jenkinsfile"
+            return owner.child(branch) or owner.add(Item(branch, pipeline_config(
+                scm_url="(from the branch source)", branch=branch, script_path=script_path)))
 
     def config_xml(self, full_name: str) -> str:
         item = self.item(full_name)

@@ -9,21 +9,46 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 CPS = "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
 CPS_SCM = "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition"
 PARAMETERS = "hudson.model.ParametersDefinitionProperty"
+MULTIBRANCH = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
 PLUGIN_VERSIONS = {
     "workflow-job": "1520.v56d65e3b_4566",
     "workflow-cps": "4106.v7a_8a_8176d450",
     "cloudbees-folder": "6.1012.v79a_86a_1ea_c1f",
     "git": "5.7.0",
+    "workflow-multibranch": "806.vb_b_688f609ee9",
+    "branch-api": "2.1217.v43d8b_b_d8b_2c7",
+    "gitlab-branch-source": "718.v40b_a_1b_d0b_e3e",
+    "scm-api": "704.v3ce5c542825a_",
 }
 DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
 UNSAFE_CHARS = set("?*/\\%!@#$^&|<>[]:;")
-ROOT_TAGS = {"flow-definition": WORKFLOW_JOB, FOLDER: FOLDER}
+ROOT_TAGS = {"flow-definition": WORKFLOW_JOB, FOLDER: FOLDER, MULTIBRANCH: MULTIBRANCH}
+# Branch sources a Multibranch project may hold, the plugin each needs and its required fields
+# (the SCMSource constructors' arguments); traits the emulator knows, with their strategy ids.
+SOURCES = {
+    "jenkins.plugins.git.GitSCMSource": ("git", ("remote",)),
+    "io.jenkins.plugins.gitlabbranchsource.GitLabSCMSource": (
+        "gitlab-branch-source", ("serverName", "projectOwner", "projectPath")),
+}
+TRAITS = {
+    "jenkins.plugins.git.traits.BranchDiscoveryTrait": ("git", None),
+    "jenkins.plugins.git.traits.TagDiscoveryTrait": ("git", None),
+    "io.jenkins.plugins.gitlabbranchsource.BranchDiscoveryTrait": ("gitlab-branch-source", (1, 2, 3)),
+    "io.jenkins.plugins.gitlabbranchsource.OriginMergeRequestDiscoveryTrait": ("gitlab-branch-source", (1, 2, 3)),
+    "io.jenkins.plugins.gitlabbranchsource.TagDiscoveryTrait": ("gitlab-branch-source", None),
+    "jenkins.scm.impl.trait.RegexSCMHeadFilterTrait": ("scm-api", None),
+    "jenkins.scm.impl.trait.WildcardSCMHeadFilterTrait": ("scm-api", None),
+}
+ORPHANED = "com.cloudbees.hudson.plugins.folder.computed.DefaultOrphanedItemStrategy"
+PERIODIC = "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger"
+FACTORY = "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"
 
 
 class ConfigError(Exception):
@@ -78,15 +103,108 @@ def _normalise_definition(root: ET.Element) -> None:
         raise ConfigError(f"Unknown flow definition class {cls!r}")
 
 
-def parse_config(xml: bytes) -> ET.Element:
-    """Parse and normalise a posted config.xml; raise ConfigError for what Jenkins rejects."""
+def _owner(parent: ET.Element) -> None:
+    owner = _ensure(parent, "owner")
+    owner.attrib.update({"class": MULTIBRANCH, "reference": "../.."})
+
+
+def _normalise_multibranch(root: ET.Element, plugins: set[str] | None) -> None:
+    """A WorkflowMultiBranchProject as Jenkins loads and saves it: one or more branch sources
+    (`sources/data/jenkins.branch.BranchSource/source`), a factory (the Jenkinsfile's path), an
+    orphaned-item strategy, scan triggers; XStream fills what was left out and names plugins.
+    A source or trait whose plugin is not installed cannot be loaded (XStream's
+    CannotResolveClassException, answered 500)."""
+    def need(plugin: str, what: str) -> None:
+        if plugins is not None and plugin not in plugins:
+            raise ConfigError(f"com.thoughtworks.xstream.mapper.CannotResolveClassException: {what}")
+
+    need("workflow-multibranch", MULTIBRANCH)
+    root.set("plugin", _plugin("workflow-multibranch"))
+    for tag in ("actions", "properties"):
+        _ensure(root, tag)
+    views = _ensure(root, "folderViews")
+    views.attrib.update({"class": "jenkins.branch.MultiBranchProjectViewHolder", "plugin": _plugin("branch-api")})
+    _owner(views)
+    _ensure(root, "healthMetrics")
+    icon = _ensure(root, "icon")
+    icon.attrib.update({"class": "jenkins.branch.MetadataActionFolderIcon", "plugin": _plugin("branch-api")})
+    _owner(icon)
+    strategy = root.find("orphanedItemStrategy")
+    if strategy is None:
+        strategy = ET.SubElement(root, "orphanedItemStrategy", {"class": ORPHANED})
+    if strategy.get("class") != ORPHANED:
+        raise ConfigError(f"Unknown orphaned item strategy {strategy.get('class')!r}")
+    strategy.set("plugin", _plugin("cloudbees-folder"))
+    for tag, default in (("pruneDeadBranches", "true"), ("daysToKeep", "-1"), ("numToKeep", "-1"),
+                         ("abortBuilds", "false")):
+        value = _ensure(strategy, tag, default)
+        if tag in ("daysToKeep", "numToKeep") and not (value.text or "").lstrip("-").isdigit():
+            raise ConfigError(f"For input string: \"{value.text}\" ({tag})")
+    triggers = _ensure(root, "triggers")
+    for trigger in triggers:
+        if trigger.tag != PERIODIC:
+            raise ConfigError(f"{trigger.tag} is not applicable to a multibranch project")
+        trigger.set("plugin", _plugin("cloudbees-folder"))
+        if not (trigger.findtext("interval") or "").isdigit() or not trigger.findtext("spec"):
+            raise ConfigError("PeriodicFolderTrigger needs <spec> and a numeric <interval>")
+    _ensure(root, "disabled", "false")
+    sources = root.find("sources")
+    if sources is None:
+        sources = ET.SubElement(root, "sources")
+    sources.attrib.update({"class": "jenkins.branch.MultiBranchProject$BranchSourceList",
+                           "plugin": _plugin("branch-api")})
+    data = _ensure(sources, "data")
+    _owner(sources)
+    for branch_source in data:
+        _normalise_source(branch_source, need)
+    factory = root.find("factory")
+    if factory is None:
+        factory = ET.SubElement(root, "factory", {"class": FACTORY})
+    if factory.get("class") != FACTORY:
+        raise ConfigError(f"Unknown branch project factory {factory.get('class')!r}")
+    _owner(factory)
+    _ensure(factory, "scriptPath", "Jenkinsfile")
+
+
+def _normalise_source(branch_source: ET.Element, need: Any) -> None:
+    if branch_source.tag != "jenkins.branch.BranchSource":
+        raise ConfigError(f"Unknown element <{branch_source.tag}> in sources")
+    source = branch_source.find("source")
+    cls = source.get("class", "") if source is not None else ""
+    if source is None or cls not in SOURCES:
+        raise ConfigError(f"com.thoughtworks.xstream.mapper.CannotResolveClassException: {cls or 'source'}")
+    plugin, required = SOURCES[cls]
+    need(plugin, cls)
+    source.set("plugin", _plugin(plugin))
+    for field_name in required:
+        if not (source.findtext(field_name) or "").strip():
+            raise ConfigError(f"{cls} needs <{field_name}>")
+    _ensure(source, "id", "")
+    for trait in _ensure(source, "traits"):
+        known = TRAITS.get(trait.tag)
+        # A GitLab source takes git's traits too (it is a git source); git's takes no GitLab trait.
+        if known is None or (known[0] == "gitlab-branch-source" and plugin != known[0]):
+            raise ConfigError(f"com.thoughtworks.xstream.mapper.CannotResolveClassException: {trait.tag}")
+        need(known[0], trait.tag)
+        if known[1] is not None and (trait.findtext("strategyId") or "").strip() not in {str(i) for i in known[1]}:
+            raise ConfigError(f"{trait.tag}: strategyId must be one of {known[1]}")
+    strategy = _ensure(branch_source, "strategy")
+    strategy.set("class", strategy.get("class") or "jenkins.branch.DefaultBranchPropertyStrategy")
+    _ensure(strategy, "properties").set("class", "empty-list")
+
+
+def parse_config(xml: bytes, plugins: set[str] | None = None) -> ET.Element:
+    """Parse and normalise a posted config.xml; raise ConfigError for what Jenkins rejects.
+    `plugins`: the active plugins, when the item's classes must be loadable (a posted config)."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise ConfigError(f"Unable to read config.xml: {exc}") from exc
     if root.tag not in ROOT_TAGS:
         raise ConfigError(f"Unknown item type <{root.tag}>")
-    if root.tag == "flow-definition":
+    if root.tag == MULTIBRANCH:
+        _normalise_multibranch(root, plugins)
+    elif root.tag == "flow-definition":
         root.set("plugin", _plugin("workflow-job"))
         _normalise_definition(root)
         for tag, default in (("keepDependencies", "false"), ("properties", None),
@@ -161,6 +279,11 @@ class Item:
     @property
     def is_folder(self) -> bool:
         return self.config.tag == FOLDER
+
+    @property
+    def is_group(self) -> bool:
+        """Holds items: a folder, or a Multibranch project (its branch jobs)."""
+        return self.config.tag in (FOLDER, MULTIBRANCH)
 
     @property
     def cls(self) -> str:

@@ -77,7 +77,7 @@ def _job_node(base: str, job: Item, queue: list[QueueItem]) -> Node:
 
 
 def item_node(base: str, item: Item, queue: list[QueueItem]) -> Node:
-    if not item.is_folder:
+    if not item.is_group:  # a folder or a Multibranch project: its items are `jobs`
         return _job_node(base, item, queue)
     props: dict[str, Any] = {
         "actions": [], "description": item.config.findtext("description") or None,

@@ -72,7 +72,7 @@ def post_config(emu: JenkinsEmulator, request: Request) -> Response:
     if item is None:
         return not_found()
     try:
-        config = parse_config(request.body)
+        config = parse_config(request.body, emu.active_plugins())
     except ConfigError as exc:
         return html(500, f"Oops! {exc}")
     if config.tag != item.config.tag:
@@ -96,11 +96,11 @@ def create_item(emu: JenkinsEmulator, request: Request) -> Response:
     if parent is None or not parent.is_folder:
         return not_found()
     content_type = request.content_type()
-    if not content_type:
-        return failure("No Content-Type header set")
     form = request.form() if content_type == "application/x-www-form-urlencoded" else {}
     name = request.arg("name") or form.get("name")  # the query string wins (ItemGroupMixIn)
     mode = request.arg("mode") or form.get("mode")
+    if not content_type and mode != "copy":  # python-jenkins' copy_job posts no body at all
+        return failure("No Content-Type header set")
     if not name:
         return failure("Query parameter 'name' is required")
     problem = name_error(name)
@@ -109,13 +109,13 @@ def create_item(emu: JenkinsEmulator, request: Request) -> Response:
     if problem:
         return failure(problem)
     if mode is None and content_type in XML_TYPES:
-        return _create_from_xml(parent, name, request.body)
+        return _create_from_xml(parent, name, request.body, emu.active_plugins())
     return _create_from_form(emu, request, parent, name, mode, form)
 
 
-def _create_from_xml(parent: Item, name: str, body: bytes) -> Response:
+def _create_from_xml(parent: Item, name: str, body: bytes, plugins: set[str]) -> Response:
     try:
-        config = parse_config(body)
+        config = parse_config(body, plugins)
     except ConfigError as exc:
         return html(500, f"Oops! {exc}")
     parent.add(Item(name, config))
@@ -127,14 +127,47 @@ def _create_from_form(emu: JenkinsEmulator, request: Request, parent: Item, name
     if mode == FOLDER:
         item = parent.add(Item(name, folder_config()))
     elif mode == "copy":
-        source = parent.child(request.arg("from") or form.get("from") or "")
-        if source is None:
-            return failure(f"No such job: {request.arg('from')}")
+        wanted = request.arg("from") or form.get("from") or ""
+        source = item_by_path(emu, parent, wanted)
+        if source is None or source is emu.root:
+            return failure(f"No such job: {wanted}")
+        if source.is_folder:  # a folder copy would need its children copied too: not needed here
+            return failure(f"Copying folders is not supported by the emulator: {wanted}")
+        # "Copy from" takes the whole config.xml, description and ci-gen's marker included
         item = parent.add(Item(name, parse_config(serialise(source.config))))
     else:
         return failure(f"No item type ‘{mode}’ is known")
     location = f"{request.base_url}/{item.url_path}configure"
     return Response(302, headers={"Location": location})
+
+
+def item_by_path(emu: JenkinsEmulator, context: Item, path: str) -> Item | None:
+    """`Jenkins.getItem(pathName, context)`: `/a/b` from the root; `b`, `../x/b`, `./b` from the
+    folder the request is made in; and when that finds nothing, `a/b` as a full name."""
+    if not path:
+        return None
+    if path.startswith("/"):
+        return _by_full_name(emu, path)
+    item: Item | None = context
+    for part in [p for p in path.split("/") if p]:
+        if part == ".":
+            continue
+        if part == "..":
+            item = item.parent if item is not None and item.parent is not None else None
+        elif item is not None and item.is_folder:
+            item = item.child(part)
+        else:
+            item = None
+        if item is None:
+            break
+    return item if item is not None and item is not context else _by_full_name(emu, path)
+
+
+def _by_full_name(emu: JenkinsEmulator, path: str) -> Item | None:
+    item: Item | None = emu.root
+    for part in [p for p in path.split("/") if p]:
+        item = item.child(part) if item is not None and item.is_folder else None
+    return item if item is not emu.root else None
 
 
 def _queue_location(request: Request, entry: QueueItem) -> Response:
@@ -143,7 +176,7 @@ def _queue_location(request: Request, entry: QueueItem) -> Response:
 
 def build(emu: JenkinsEmulator, request: Request) -> Response:
     job = _item(emu, request)
-    if job is None or job.is_folder:
+    if job is None or job.is_group:
         return not_found()
     with_params = request.path.endswith("/buildWithParameters")
     if job.disabled:

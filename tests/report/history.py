@@ -71,7 +71,7 @@ def seed_gitlab(emulator: Any, path: str, items: list[Seeded], *, records: bool 
     status = {"success": "success", "failed": "failed", "rolled_back": "failed"}
     for item in items:
         files = {f".ci-gen/reports/deploy-{item.environment}.json": record_bytes(item)} if records else None
-        emulator.add_deployment(path, item.environment, status[item.result], sha=item.sha,
+        emulator.add_finished_deployment(path, item.environment, status[item.result], sha=item.sha,
                                 created_at=iso(item.started), started_at=iso(item.started),
                                 finished_at=iso(item.finished), duration=item.duration,
                                 commit_time=iso(item.commit_time), files=files)

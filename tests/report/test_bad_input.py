@@ -59,11 +59,11 @@ def test_missing_or_malformed_records_fall_back_to_the_servers_facts(servers, ch
     items = setup_servers(gitlab, jenkins, deploys=6)
     seed_gitlab(gitlab, "ml/fraud", items[:2], records=False)  # from before ci-gen: no artifacts
     broken = items[2]
-    gitlab.add_deployment("ml/fraud", broken.environment, "success", created_at=iso(broken.started),
+    gitlab.add_finished_deployment("ml/fraud", broken.environment, "success", created_at=iso(broken.started),
                           finished_at=iso(broken.finished), duration=broken.duration,
                           files={RECORD.format(broken.environment): b'{"version": 1, "app": '})
     other = items[3]  # an archive without the record (the artifact expired or was never written)
-    gitlab.add_deployment("ml/fraud", other.environment, "success", created_at=iso(other.started),
+    gitlab.add_finished_deployment("ml/fraud", other.environment, "success", created_at=iso(other.started),
                           finished_at=iso(other.finished), duration=other.duration, files={"other.txt": b"x"})
     seed_gitlab(gitlab, "ml/fraud", items[4:])
     seed_jenkins(jenkins, "ml/fraud", items[:3], records=False)

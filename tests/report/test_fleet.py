@@ -47,3 +47,16 @@ def test_shards_partition_the_fleet(servers, tmp_path: Path, report) -> None:
                                    "--cache", str(tmp_path / f"cache-{index}.sqlite"))
         seen += [(p["server"], p["project"]) for p in data["projects"]]
     assert sorted(seen) == sorted((s, f"ml/{n}") for n in NAMES for s in ("gitlab", "jenkins"))
+
+
+def test_a_manifest_cannot_point_the_report_outside_the_fleets_folder(servers, tmp_path: Path, report) -> None:
+    gitlab, jenkins = servers
+    gitlab.add_project("ml/rogue", files={"ci-gen.yaml": manifest("rogue", folder="other")})
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("version: 1\ndefaults:\n  jenkins: {folder: ml}\nprojects:\n  - gitlab: ml/rogue\n",
+                     encoding="utf-8")
+    code, data, err = report("--fleet", str(fleet), "--since", "30d")
+    assert code == 1, err
+    assert data["projects"] == []
+    assert len(data["skipped"]) == 1 and "outside the fleet's folder 'ml'" in data["skipped"][0]
+    assert jenkins.count("GET", r"/job/other") == 0

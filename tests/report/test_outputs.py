@@ -116,7 +116,7 @@ def test_hostile_names_from_a_server_stay_text_in_every_output(servers, checkout
     gitlab.add_project("ml/fraud")
     evil = '<script>alert(1)</script>"\n=cmd|x'
     for item in history(6, NOW - 3600, environments=(evil, "production")):
-        gitlab.add_deployment("ml/fraud", item.environment, "success", created_at=iso(item.started),
+        gitlab.add_finished_deployment("ml/fraud", item.environment, "success", created_at=iso(item.started),
                               finished_at=iso(item.finished), duration=item.duration)
     out = tmp_path / "out"
     code, data, err = report("-C", str(checkout), "--since", "30d", "--html", str(out / "r.html"),

@@ -10,7 +10,7 @@ import pytest
 
 from ci_gen.sync.gitlab_files import Blob, blob_id, file_actions, tree_id
 from ci_gen.redaction import public_url, register, scrub
-from ci_gen.sync.jenkins_xml import JobSpec, job_xml, marker_hash, semantic
+from ci_gen.sync.jenkins_xml import JobSpec, config_digest, job_xml, read_marker, semantic
 from ci_gen.errors import UsageError
 from ci_gen.sync.model import Change, ProjectResult, Source
 from ci_gen.sync.options import parse_shard
@@ -18,7 +18,7 @@ from ci_gen.sync.report import to_json, write_junit
 from ci_gen.sync.sources import shard
 from tests.tools import require
 
-SPEC = JobSpec("ml/fraud", "gitlab:ml/fraud", "scm", repo_url="https://g/ml/fraud.git",
+SPEC = JobSpec("ml/fraud", "gitlab:ml/fraud", "ml-fleet", "scm", repo_url="https://g/ml/fraud.git",
                branch="main", credentials_id="git-ro", crons=("0 3 * * *",))
 
 
@@ -26,14 +26,19 @@ def test_job_xml_records_its_own_hash_and_is_deterministic() -> None:
     xml, digest = job_xml(SPEC)
     assert job_xml(SPEC) == (xml, digest)
     root = ET.fromstring(xml.encode())
-    assert marker_hash(root.findtext("description")) == digest
+    marker = read_marker(root.findtext("description"))
+    assert marker is not None and (marker.fleet, marker.project, marker.digest) == ("ml-fleet", "gitlab:ml/fraud", digest)
+    assert config_digest("ML/Fraud", "ml-fleet", xml) == digest  # names compare as Jenkins does
     other, other_digest = job_xml(JobSpec(**{**SPEC.__dict__, "branch": "develop"}))
     assert other_digest != digest and "*/develop" in other
+    # the same config under another name or fleet is not this job
+    assert config_digest("ml/fraud-copy", "ml-fleet", xml) != digest
+    assert config_digest("ml/fraud", "other-fleet", xml) != digest
 
 
 def test_inline_script_is_escaped_and_survives_a_round_trip() -> None:
     script = "pipeline { agent any; stages { stage('a') { steps { sh 'echo \"<$x>\" && true' } } } }"
-    xml, _ = job_xml(JobSpec("p", "k", "inline", script=script))
+    xml, _ = job_xml(JobSpec("p", "k", "default", "inline", script=script))
     assert semantic(xml)["script"] == script
     assert semantic(xml)["definition"].endswith("CpsFlowDefinition")
 
@@ -45,9 +50,10 @@ def test_semantic_ignores_jenkins_reserialisation_but_not_edits() -> None:
     assert semantic(xml.replace("*/main", "*/hacked")) != semantic(xml)
 
 
-def test_unmanaged_description_has_no_hash() -> None:
-    assert marker_hash("a job someone made by hand") is None
-    assert marker_hash(None) is None
+def test_unmanaged_description_has_no_marker() -> None:
+    assert read_marker("a job someone made by hand") is None
+    assert read_marker(None) is None
+    assert read_marker("[ci-gen managed] sha256:" + "0" * 64) is None  # an older ci-gen's: no fleet
 
 
 def test_blob_id_matches_git(tmp_path: Path) -> None:

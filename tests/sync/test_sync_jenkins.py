@@ -62,8 +62,8 @@ def test_dry_run_and_check_write_nothing(tmp_path: Path, jenkins_env: JenkinsEmu
 
 def test_prune_deletes_only_managed_jobs_that_left_the_fleet(tmp_path: Path, jenkins_env: JenkinsEmulator) -> None:
     jenkins_env.create_job("ml/hand-made", script="pipeline {}")
-    other_fleet = local_fleet(tmp_path / "other", {"x": manifest("x", folder="other-team")})
-    assert sync(other_fleet) == 0  # managed by ci-gen, but for another fleet and folder
+    other_fleet = local_fleet(tmp_path / "other", {"x": manifest("x", folder="other-team")}, "id: other-team\n")
+    assert sync(other_fleet) == 0  # managed by ci-gen, but for another fleet (its id) and folder
     fleet = local_fleet(tmp_path, FLEET)
     assert sync(fleet) == 0
     smaller = local_fleet(tmp_path, {k: v for k, v in FLEET.items() if k != "app4"})
@@ -85,6 +85,11 @@ def test_verify_catches_an_edit_made_in_the_jenkins_ui(tmp_path: Path, jenkins_e
                                                     fromlist=["parse_config"]).parse_config(edited.encode())
     assert sync(fleet, check=True) == 0  # the recorded hash still matches: cheap check misses it
     assert sync(fleet, check=True, verify=True) == 1
+    # Modified outside ci-gen: reported, never overwritten; deleting the job hands it back.
+    assert sync(fleet, verify=True, report=tmp_path / "r.json") == 1
+    assert "modified outside ci-gen" in (tmp_path / "r.json").read_text()
+    assert "*/hotfix" in jenkins_env.config_xml("ml/app1")
+    jenkins_env.item("ml/app1").parent.children.pop("app1")
     assert sync(fleet, verify=True) == 0
     assert "*/main" in jenkins_env.config_xml("ml/app1")
 

@@ -1,6 +1,7 @@
 """`ci-gen init`: write a commented starter manifest (asks in a terminal, flags otherwise)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..errors import UserError
@@ -21,7 +22,7 @@ class InitAnswers:
 
 
 def run(ws: Workspace, answers: InitAnswers, fmt: str) -> int:
-    if ws.manifest_path.exists():
+    if os.path.lexists(ws.manifest_path):  # a dangling symlink too: never written through
         raise UserError(f"{ws.display} already exists; not overwriting it")
     if answers.model_path and path_escape_reason(answers.model_path, ws.root):
         raise UserError(f"--model {answers.model_path}: {path_escape_reason(answers.model_path, ws.root)}")

@@ -1,19 +1,23 @@
-"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy."""
+"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy, and the
+monitoring files with promtool."""
 from __future__ import annotations
 
 from ..errors import ManifestError
 from ..lint import LintResult, lint_gitlab, lint_jenkins
-from ..manifest import load_manifest
+from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
+from ..paths import read_file
 from ..render import render_manifest
 from ..targets import TARGETS
 from ..workspace import Workspace
+from ..yamlio import read_text
 
 
 def run(ws: Workspace, fmt: str) -> int:
     """Lint the committed files when present, else what `render` would write."""
     try:
-        manifest = load_manifest(ws.manifest_path, ws.root, ws.display)
+        manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")  # read once, bounded
+        manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"ok": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
@@ -21,17 +25,27 @@ def run(ws: Workspace, fmt: str) -> int:
     texts: dict[str, str] = {}
     for target in manifest.targets:
         path = TARGETS[target][0]
-        on_disk = ws.root / path
-        if on_disk.is_file():
-            texts[path] = on_disk.read_text(encoding="utf-8")
+        on_disk = read_file(ws.root, path)  # regular files inside the repository only, bounded
+        if on_disk is not None:
+            texts[path] = on_disk.decode("utf-8", errors="replace")
         else:
-            rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
+            rendered = rendered or render_manifest(manifest, manifest_bytes)
             texts[path] = rendered.files[path].decode("utf-8")
     results: list[LintResult] = []
     if ".gitlab-ci.yml" in texts:
         results.append(lint_gitlab(".gitlab-ci.yml", texts[".gitlab-ci.yml"]))
     if "Jenkinsfile" in texts:
         results += lint_jenkins({"Jenkinsfile": texts["Jenkinsfile"]})
+    if manifest.monitoring is not None:
+        from ..monitoring.lint import RULES_PATH, lint_monitoring
+
+        on_disk = ws.root / RULES_PATH
+        if on_disk.is_file():
+            rules = on_disk.read_text(encoding="utf-8")
+        else:
+            rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
+            rules = rendered.files[RULES_PATH].decode("utf-8")
+        results += lint_monitoring(manifest, rules)
     lines = []
     for r in results:
         lines += list(r.problems) or [f"{r.file}: {r.skipped}" if r.skipped else f"{r.file}: ok"]

@@ -1,11 +1,12 @@
 """`ci-gen validate`: check the manifest against the schema and the semantic rules."""
 from __future__ import annotations
 
-from ..drift import read_lock
+from typing import Any
+
 from ..errors import ManifestError
-from ..fingerprint import inputs_digest
 from ..output import emit, problem_dicts
-from ..paths import path_escape_reason
+from ..paths import MANIFEST_PATH_FIELDS, path_escape_reason
+from ..verified import load, record_key, store
 from ..workspace import Workspace
 from ..yamlio import read_text
 
@@ -13,11 +14,14 @@ from ..yamlio import read_text
 def run(ws: Workspace, fmt: str) -> int:
     try:
         text = read_text(ws.manifest_path, ws.display)
-        name = _validated_by_last_render(ws, text.encode("utf-8"))
+        key = record_key(text.encode("utf-8"), ws.display)
+        name = _validated_before(ws, key)
         if name is None:
             from ..validation import validate_text
 
-            name = validate_text(text, ws.root, ws.display).data["name"]
+            data = validate_text(text, ws.root, ws.display).data
+            name = data["name"]
+            store(key, ws.root, name, _manifest_paths(data), None)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"valid": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
@@ -25,16 +29,24 @@ def run(ws: Workspace, fmt: str) -> int:
     return 0
 
 
-def _validated_by_last_render(ws: Workspace, manifest_bytes: bytes) -> str | None:
-    """The app name when `.ci-gen/lock.json` proves these exact bytes passed validation under this
-    same ci-gen (render validates before writing the lock); None when it cannot prove it. The
-    manifest's paths are re-checked: a symlink may have changed where they lead since."""
-    lock = read_lock(ws.root)
-    if lock is None or lock.get("inputs-sha256") != inputs_digest(manifest_bytes):
+def _validated_before(ws: Workspace, key: str) -> str | None:
+    """The app name when this ci-gen already validated these exact bytes (a record in the user's
+    cache, which the repository cannot supply; the committed lock proves nothing); None when it
+    cannot tell. The manifest's paths are re-checked: a symlink may have changed where they lead."""
+    record = load(key, ws.root)
+    if record is None:
         return None
-    paths, name = lock.get("manifest-paths"), lock.get("app")
-    if not isinstance(paths, list) or not isinstance(name, str):
-        return None
-    if any(path_escape_reason(str(p), ws.root) for p in paths):
+    if any(path_escape_reason(str(p), ws.root) for p in record["manifest-paths"]):
         return None  # the full run names the problem with its position
-    return name
+    return str(record["app"])
+
+
+def _manifest_paths(data: dict[str, Any]) -> list[str]:
+    found = []
+    for field in MANIFEST_PATH_FIELDS:
+        value: Any = data
+        for part in field:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            found.append(value)
+    return found

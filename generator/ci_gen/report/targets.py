@@ -55,13 +55,14 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
                 problems.append(f"{source.key}: no {MANIFEST_NAME}, skipped")
                 continue
             manifest = load_manifest_text(text, MANIFEST_NAME)
+            target = _target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder)
         except OSError as exc:
             problems.append(f"{source.key}: {exc.strerror or exc}, skipped")
             continue
         except UserError as exc:
-            problems.append(f"{source.key}: invalid manifest ({str(exc).splitlines()[0]}), skipped")
+            problems.append(f"{source.key}: {str(exc).splitlines()[0]}, skipped")
             continue
-        targets.append(_target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder))
+        targets.append(target)
     return targets, problems
 
 
@@ -89,8 +90,11 @@ def _sources(fleet: Any, gitlab: Any | None) -> list[Any]:
 
 
 def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:
-    folder = manifest.jenkins.folder or default_folder
-    job = f"{folder}/{manifest.name}" if folder else manifest.name
+    """The job's name as sync places it: inside the fleet's folder, every segment checked before
+    a URL is built from it (a manifest is untrusted; `..` would reach another item)."""
+    from ..sync.placement import place
+
+    job = place(default_folder, manifest.jenkins.folder, manifest.name) if "jenkins" in manifest.targets else None
     return Target(key, manifest.name,
                   (gitlab_path or manifest.gitlab.project) if "gitlab" in manifest.targets else None,
-                  job if "jenkins" in manifest.targets else None)
+                  job)

@@ -12,6 +12,7 @@ from .clients import RequestCounter
 from .credentials import gitlab_credentials, jenkins_credentials
 from .engine import Engine
 from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
+from .jenkins_xml import DEFAULT_FLEET
 from .model import ProjectResult, Source
 from .options import SyncOptions
 from .report import print_diffs, print_table, to_json, write_json, write_junit
@@ -26,7 +27,8 @@ def run_sync(options: SyncOptions) -> int:
     jenkins, gitlab, gitlab_url = _backends(options, fleet, counters)
     sources = _sources(options, fleet, gitlab, gitlab_url)
     engine = Engine(options, fleet.gitlab if fleet else GitLabDefaults(),
-                    fleet.jenkins if fleet else JenkinsDefaults(), jenkins, gitlab)
+                    fleet.jenkins if fleet else JenkinsDefaults(), jenkins, gitlab,
+                    fleet_id=fleet.id if fleet else DEFAULT_FLEET)
     with _progress(options, 2 * len(sources)) as tick:
         engine.tick = tick
         results = engine.run(sources)
@@ -56,6 +58,8 @@ def _check_usage(options: SyncOptions) -> None:
             raise UsageError(f"--shard {index}/{count}: the index must be between 1 and {count}")
         if options.prune and count > 1:
             raise UsageError("--prune needs the whole fleet; run it unsharded (the fleet pipeline has a prune job)")
+    if options.prune and options.fleet is None:
+        raise UsageError("--prune needs --fleet: only a fleet file says which jobs have left it")
     if options.fleet is not None and not options.fleet.is_file():
         raise UsageError(f"--fleet {options.fleet}: no such file")
 

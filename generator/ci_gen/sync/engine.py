@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import CiGenError, UserError
+from ..paths import manifest_escape_reason
 from ..redaction import public_url
+from ..yamlio import read_text
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
 from .gitlab import GitLabBackend, GitLabTarget
-from .jenkins import JenkinsBackend, JenkinsState, missing_folders
-from .jenkins_xml import JobSpec
+from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
+from .jenkins_multibranch import resolve as resolve_multibranch
+from .jenkins_xml import DEFAULT_FLEET, JobSpec, marker_project
+from .placement import inside, place
 from .model import Change, ProjectResult, Source
 from .options import SyncOptions
 
@@ -36,8 +40,9 @@ class Work:
 class Engine:
     def __init__(self, options: SyncOptions, gitlab_defaults: GitLabDefaults,
                  jenkins_defaults: JenkinsDefaults, jenkins: JenkinsBackend | None,
-                 gitlab: GitLabBackend | None, tick: Callable[[str], None] = lambda _: None) -> None:
-        self.options, self.tick = options, tick
+                 gitlab: GitLabBackend | None, tick: Callable[[str], None] = lambda _: None,
+                 fleet_id: str = DEFAULT_FLEET) -> None:
+        self.options, self.tick, self.fleet_id = options, tick, fleet_id
         self.gl_defaults, self.jk_defaults = gitlab_defaults, jenkins_defaults
         self.jenkins, self.gitlab = jenkins, gitlab
 
@@ -76,6 +81,8 @@ class Engine:
         work.gitlab = self._gitlab_target(work)
         wants_job = self.jenkins is not None and "jenkins" in work.manifest.targets and self.options.only != "gitlab"
         definition = self.options.jenkins_definition or self.jk_defaults.definition
+        if work.manifest.jenkins.kind == "multibranch":
+            definition = "scm"  # every branch's own Jenkinsfile: nothing to embed
         # Rendering is the costly part of reading a project: skipped when nothing needs the files
         # (an SCM job's config does not depend on them; Jenkins reads the Jenkinsfile from git).
         if work.gitlab is not None or (wants_job and definition == "inline"):
@@ -93,7 +100,10 @@ class Engine:
             if not path.is_file():
                 work.result.fail(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}")
                 return None
-            return path.read_text(encoding="utf-8")
+            if reason := manifest_escape_reason(source.local_path, path):
+                work.result.fail(f"{source.origin}: {MANIFEST_NAME}: {reason}")
+                return None
+            return read_text(path, MANIFEST_NAME)  # the limits and errors of `validate`
         if self.gitlab is None:
             work.result.fail(f"{source.origin}: no GitLab server configured to read {source.gitlab_path}")
             return None
@@ -116,23 +126,35 @@ class Engine:
 
     def _job_spec(self, work: Work) -> JobSpec:
         manifest, source, d = work.manifest, work.source, self.jk_defaults
-        folder = manifest.jenkins.folder or d.folder or ""
+        name = place(d.folder, manifest.jenkins.folder, manifest.name)
         definition = self.options.jenkins_definition or d.definition
         crons = tuple(s.cron for s in manifest.schedules)
-        name = f"{folder}/{manifest.name}" if folder else manifest.name
+        creds = d.credentials_id or manifest.jenkins.credential("git") or ""
+        if manifest.jenkins.kind == "multibranch":
+            # Schedules run from each branch's Jenkinsfile (its `triggers`); the project itself
+            # has only its scan trigger.
+            gitlab_path = source.gitlab_path or manifest.gitlab.project
+            try:
+                branching = resolve_multibranch(manifest.jenkins.multibranch, gitlab_path,
+                                                public_url(source.repo_url) if source.repo_url else None,
+                                                creds, d.script_path)
+            except UserError as exc:
+                raise UserError(f"{source.origin}: {exc}") from None
+            return JobSpec(name, source.key, self.fleet_id, "scm", credentials_id=creds,
+                           script_path=d.script_path, multibranch=branching)
         if definition == "inline":
-            return JobSpec(name, source.key, "inline", script=work.files["Jenkinsfile"].decode("utf-8"), crons=crons)
+            return JobSpec(name, source.key, self.fleet_id, "inline",
+                           script=work.files["Jenkinsfile"].decode("utf-8"), crons=crons)
         if not source.repo_url:
             raise UserError(f"{source.origin}: no repository URL for the Jenkins job (no git remote); "
                              "set repo_url in the fleet file or use the inline definition")
         branch = source.ref or source.default_branch
         if branch is None and self.gitlab is not None and work.gitlab is not None:
             branch = self.gitlab.default_branch(work.gitlab)
-        creds = d.credentials_id or manifest.jenkins.credential("git") or ""
         # A checkout's remote often carries a token (GitLab CI's gitlab-ci-token:...@): the job
         # stores the bare URL and reaches the repository with its credentials id.
-        return JobSpec(name, source.key, "scm", repo_url=public_url(source.repo_url), branch=branch or "main",
-                       credentials_id=creds, script_path=d.script_path, crons=crons)
+        return JobSpec(name, source.key, self.fleet_id, "scm", repo_url=public_url(source.repo_url),
+                       branch=branch or "main", credentials_id=creds, script_path=d.script_path, crons=crons)
 
     # -- Jenkins, fleet-wide -----------------------------------------------------------------
     def _prepare_jenkins(self, works: list[Work]) -> JenkinsState | None:
@@ -144,7 +166,8 @@ class Engine:
         claimed = [w for w in claimed if w.job is not None]
         needed = {"workflow-job", "workflow-cps"}
         needed |= {"cloudbees-folder"} if any(w.job and w.job.folder for w in claimed) else set()
-        needed |= {"git"} if any(w.job and w.job.definition == "scm" for w in claimed) else set()
+        for work in claimed:
+            needed |= plugins_for(work.job) if work.job is not None else set()
         self.jenkins.check_plugins(needed)
         depth = max([w.job.full_name.count("/") for w in claimed if w.job] + [2]) + 1
         state = self.jenkins.read_state(depth)
@@ -197,9 +220,10 @@ class Engine:
                              "(ci-gen never writes secrets; add them in Settings > CI/CD > Variables)")
 
     def _prune(self, works: list[Work], state: JenkinsState) -> list[ProjectResult]:
-        """Delete managed jobs no project claims, within the folders this fleet uses (another
-        fleet's jobs elsewhere on the same Jenkins are not ours to judge). Refused when a project
-        could not be read, or none was: its job would look abandoned."""
+        """Delete this fleet's jobs whose project certainly left the fleet in this run, within
+        the fleet's folder only. Refused as a whole when a project could not be read (its job
+        would look abandoned), or none was; a job whose project is still listed but failed
+        anywhere is kept and named; a job is deleted only once proven unmodified (`prove`)."""
         unread = [w.source.key for w in works if w.manifest is None and w.result.skipped is None]
         read = [w for w in works if w.manifest is not None]
         if unread or not read:
@@ -209,19 +233,27 @@ class Engine:
             result.fail(f"prune skipped: {why}; nothing deleted")
             return [result]
         wanted = {w.job.full_name.lower() for w in works if w.job is not None}
-        scope = {(self.jk_defaults.folder or "").lower()}
-        scope |= {(w.manifest.jenkins.folder or self.jk_defaults.folder or "").lower() for w in read}
+        failed = {marker_project(w.source.key): w.source.key for w in works if w.result.error is not None}
         results = []
-        for item in sorted(state.managed_jobs(), key=lambda i: i.name):
-            if item.name.lower() in wanted or item.name.rpartition("/")[0].lower() not in scope:
+        for item in sorted(state.marked_jobs(self.fleet_id), key=lambda i: i.name):
+            if item.name.lower() in wanted or not inside(item.name, self.jk_defaults.folder):
                 continue
-            result = ProjectResult(f"jenkins:{item.name}", item.name,
-                                   [Change("jenkins", "job", item.name, "delete", detail="project left the fleet")])
-            if self.options.writes:
-                _guard(result, functools.partial(self.jenkins.delete_job, item.name),  # type: ignore[union-attr]
-                       jenkins_mod.describe_error)
+            assert item.marker is not None
+            result = ProjectResult(f"jenkins:{item.name}", item.name)
             results.append(result)
+            if item.marker.project in failed:
+                result.skipped = (f"not pruned: its project {failed[item.marker.project]} is still in the "
+                                  "fleet and failed in this run")
+                continue
+            _guard(result, functools.partial(self._prune_one, item, result), jenkins_mod.describe_error)
         return results
+
+    def _prune_one(self, item: Item, result: ProjectResult) -> None:
+        assert self.jenkins is not None and item.marker is not None
+        self.jenkins.prove(item.name, item.marker, self.fleet_id)  # a copy or an edited job: NotOurs
+        result.changes.append(Change("jenkins", "job", item.name, "delete", detail="project left the fleet"))
+        if self.options.writes:
+            self.jenkins.delete_job(item.name)
 
 
 def _reject_duplicates(works: list[Work]) -> None:

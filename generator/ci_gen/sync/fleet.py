@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ManifestError, Problem
+from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
+from .jenkins_xml import DEFAULT_FLEET
+from .placement import path_problem
 
 
 class Origin:
@@ -61,6 +64,7 @@ class JenkinsDefaults:
 @dataclass(frozen=True)
 class Fleet:
     file: Path
+    id: str  # recorded in the marker of every job the fleet writes
     jenkins_url: str | None
     gitlab_url: str | None
     gitlab: GitLabDefaults
@@ -73,11 +77,11 @@ def load_fleet(path: Path) -> Fleet:
     """Read, validate and type a fleet file; raise ManifestError listing every problem."""
     display = str(path)
     doc = parse(read_text(path, display), display)
-    problems = _validate(doc)
+    problems = _validate(doc) or _path_problems(doc, path.parent)
     if problems:
         raise ManifestError(problems)
     fleet = _build(path, doc)
-    problems = _duplicates(doc, fleet)
+    problems = _duplicates(doc, fleet) + _folder(doc, fleet)
     if problems:
         raise ManifestError(problems)
     return fleet
@@ -97,10 +101,34 @@ def _duplicates(doc: Document, fleet: Fleet) -> list[Problem]:
     return problems
 
 
+def _folder(doc: Document, fleet: Fleet) -> list[Problem]:
+    """The schema's pattern keeps out Jenkins' unsafe characters; `.`, `..` and a trailing dot
+    are segments it cannot see (a URL would lose them and land on another folder)."""
+    folder = fleet.jenkins.folder
+    problem = path_problem(folder) if folder is not None else None
+    if problem is None:
+        return []
+    line, col = doc.position(("defaults", "jenkins", "folder"))
+    return [Problem(doc.file, line, col, "defaults.jenkins.folder", problem)]
+
+
 def _validate(doc: Document) -> list[Problem]:
     if not isinstance(doc.data, dict):
         return [Problem(doc.file, 1, 1, "", "expected a mapping with 'version: 1' at the top")]
     return schema_problems(doc, "fleet")  # the manifest's checker: same wording, same fast path
+
+
+def _path_problems(doc: Document, fleet_dir: Path) -> list[Problem]:
+    """Local checkouts stay inside the fleet file's repository, by the manifest paths' rule
+    (symlinks resolved before `..`)."""
+    problems = []
+    for i, project in enumerate(doc.data.get("projects", [])):
+        if isinstance(project.get("path"), str):
+            reason = path_escape_reason(project["path"], fleet_dir)
+            if reason:
+                line, col = doc.position(("projects", i, "path"))
+                problems.append(Problem(doc.file, line, col, f"projects[{i}].path", reason))
+    return problems
 
 
 def _build(path: Path, doc: Document) -> Fleet:
@@ -118,6 +146,7 @@ def _build(path: Path, doc: Document) -> Fleet:
     )
     return Fleet(
         file=path,
+        id=data.get("id", DEFAULT_FLEET),
         jenkins_url=servers.get("jenkins", {}).get("url"),
         gitlab_url=servers.get("gitlab", {}).get("url"),
         gitlab=GitLabDefaults(**defaults.get("gitlab", {})),

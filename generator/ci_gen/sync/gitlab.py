@@ -3,19 +3,26 @@ ONE commit (straight to the branch, or on `ci-gen/sync` with one merge request k
 and bring variables and schedules in line.
 
 Requests for an unchanged project: the manifest and the tree, plus one list per kind of setting
-the manifest declares. Every write is safe to repeat, so a rerun after any interruption converges.
+the manifest declares. While a sync merge request waits for review, a rerun adds one listing of
+the sync branch and one merge-request lookup, nothing more. Every write is safe to repeat, so a
+rerun after any interruption converges.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ManifestError, Problem
+from ..yamlio import MAX_BYTES, decode
+from .gitlab_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
+                                  wanted_protections)
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
-                              apply_variable, plan_schedules, plan_variables)
+                              apply_variable, delete_variable, plan_schedules, plan_variables)
 from .model import Change
 
 MANIFEST = "ci-gen.yaml"
+CHUNK = 64 * 1024
 MR_TITLE = "ci-gen: update generated CI files"
 
 
@@ -41,6 +48,7 @@ class GitLabPlan:
     variables: VariablePlan | None = None
     schedules: SchedulePlan | None = None
     wanted_schedules: list[WantedSchedule] = field(default_factory=list)
+    protections: ProtectionPlan | None = None
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -71,14 +79,24 @@ class GitLabBackend:
         import gitlab
 
         try:
-            raw = self.project(path).files.raw(MANIFEST, ref=ref)
+            # Streamed and cut off past the limit: a project's file must not decide how much
+            # memory a fleet sync uses. The same checks as a local read then apply.
+            chunks = self.project(path).files.raw(MANIFEST, ref=ref, streamed=True, iterator=True, chunk_size=CHUNK)
+            raw = bytearray()
+            for chunk in chunks:
+                raw += chunk
+                if len(raw) > MAX_BYTES:
+                    break
         except gitlab.GitlabGetError as exc:
             if exc.response_code == 404 and "Project" in str(exc.error_message):
                 raise ValueError(f"GitLab project {path} not found (or the token cannot see it)") from None
             if exc.response_code == 404:
                 return None
             raise
-        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        if len(raw) > MAX_BYTES:
+            message = f"file is over {MAX_BYTES:,} bytes (not read further); the limit is {MAX_BYTES:,}"
+            raise ManifestError([Problem(MANIFEST, 1, 1, "", message)])
+        return decode(bytes(raw), MANIFEST)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
         if target.ref or target.default_branch:
@@ -90,8 +108,11 @@ class GitLabBackend:
         """The live blobs `file_actions` compares with `files`, at `ref`; None when the ref does
         not exist. One request when nothing differs: the top-level listing."""
         root = self._listing(project, ref, "", recursive=False)
-        if root is None:
-            return None
+        return None if root is None else self._expand(project, ref, files, root)
+
+    def _expand(self, project: Any, ref: str | None, files: dict[str, bytes],
+                root: list[dict[str, Any]]) -> dict[str, Any]:
+        """The live blobs below a top-level listing: folders whose tree id differs are listed."""
         listed = {}
         for folder in folders_to_list(files, root):
             listed[folder] = self._listing(project, ref, folder, recursive=True) or []
@@ -111,24 +132,50 @@ class GitLabBackend:
 
     def plan(self, target: GitLabTarget, files: dict[str, bytes], manifest: Any, diff: bool) -> GitLabPlan:
         project = self.project(target.path)
-        live = self.tree(project, target.ref, files) or {}
-        plan = GitLabPlan(target, project, target.ref or target.default_branch, file_actions(files, live))
-        plan.changes += _file_changes(files, plan.actions, self._before(plan, diff))
-        if plan.actions:
-            self._plan_landing(plan, files)
-        if manifest.variables or manifest.secrets:
-            plan.variables = plan_variables(list(project.variables.list(get_all=True)),
-                                            dict(manifest.variables), tuple(manifest.secrets))
+        root = self._listing(project, target.ref, "", recursive=False)
+        proposal = _Proposal()
+        if root is not None and target.mode == "merge-request" and not holds_exactly(files, root):
+            self._look_at_proposal(project, target, files, proposal)
+        plan = GitLabPlan(target, project, target.ref or target.default_branch, [])
+        if proposal.mr is not None and proposal.exact:
+            # Already proposed: the sync branch holds these very files and its MR is open. The
+            # target branch is not listed further: nothing is written until the MR is merged.
+            plan.changes += [Change("gitlab", "file", path, "unchanged", detail=f"awaiting merge in !{proposal.mr.iid}")
+                             for path in sorted(files)]
+        else:
+            live = self._expand(project, target.ref, files, root) if root is not None else {}
+            plan.actions = file_actions(files, live)
+            plan.changes += _file_changes(files, plan.actions, self._before(plan, diff))
+            if plan.actions:
+                self._plan_landing(plan, files, proposal)
+        # Settings are listed when the manifest declares them, or when the files change: removing
+        # the last variable or schedule from a manifest changes its rendered files (the lock's
+        # inputs digest), so what ci-gen created and the manifest no longer lists is not missed.
+        live_variables: list[Any] | None = None
+        if manifest.variables or manifest.secrets or plan.actions:
+            live_variables = list(project.variables.list(get_all=True))
+            plan.variables = plan_variables(live_variables, dict(manifest.variables), tuple(manifest.secrets))
             plan.changes += plan.variables.changes
-        # Schedules are listed when declared, or when files change: removing the last schedule
-        # from a manifest changes its rendered header, so the deletion is not missed.
         if manifest.schedules or plan.actions:
             plan.wanted_schedules = [WantedSchedule(s.name, s.cron, s.branch or self._branch(plan))
                                      for s in manifest.schedules]
             live_schedules = list(project.pipelineschedules.list(get_all=True))
             plan.schedules = plan_schedules(live_schedules, plan.wanted_schedules)
             plan.changes += plan.schedules.changes
+        if protections := wanted_protections(manifest):
+            plan.protections = plan_protections(self.gl, project, protections)
+            plan.changes += plan.protections.changes
+        plan.changes += kubeconfig_warnings(project, manifest, live_variables)
         return plan
+
+    def _look_at_proposal(self, project: Any, target: GitLabTarget, files: dict[str, bytes],
+                          proposal: _Proposal) -> None:
+        """The sync branch's top level, and, when it holds exactly the rendered files, its open
+        merge request: the two requests that tell an awaiting proposal from work to do."""
+        proposal.listed, proposal.root = True, self._listing(project, target.sync_branch, "", recursive=False)
+        proposal.exact = proposal.root is not None and holds_exactly(files, proposal.root)
+        if proposal.exact:
+            proposal.mr, proposal.looked_up = self._open_mr_of(project, target), True
 
     def _branch(self, plan: GitLabPlan) -> str:
         if plan.branch is None:
@@ -145,16 +192,20 @@ class GitLabBackend:
                 before[action["file_path"]] = raw.decode("utf-8", "replace")
         return before
 
-    def _plan_landing(self, plan: GitLabPlan, files: dict[str, bytes]) -> None:
+    def _plan_landing(self, plan: GitLabPlan, files: dict[str, bytes], proposal: _Proposal) -> None:
         target = plan.target
         if target.mode == "commit":
             plan.commit = True
             plan.changes.append(Change("gitlab", "commit", self._branch(plan), "create",
                                        detail=f"{len(plan.actions)} file(s)"))
             return
-        branch_tree = self.tree(plan.project, target.sync_branch, files)
+        if not proposal.listed:
+            proposal.listed = True
+            proposal.root = self._listing(plan.project, target.sync_branch, "", recursive=False)
+        branch_tree = None if proposal.root is None else \
+            self._expand(plan.project, target.sync_branch, files, proposal.root)
         plan.commit = branch_tree is None or bool(file_actions(files, branch_tree))
-        existing = self._open_mr(plan)
+        existing = proposal.mr if proposal.looked_up else self._open_mr(plan)
         plan.merge_request = existing is None
         if not plan.commit and existing is not None:
             for change in plan.changes:  # already proposed: nothing to do until it is merged
@@ -170,8 +221,10 @@ class GitLabBackend:
                                    detail="" if existing is None else f"!{existing.iid}"))
 
     def _open_mr(self, plan: GitLabPlan) -> Any:
-        found = plan.project.mergerequests.list(state="opened", source_branch=plan.target.sync_branch,
-                                                get_all=True)
+        return self._open_mr_of(plan.project, plan.target)
+
+    def _open_mr_of(self, project: Any, target: GitLabTarget) -> Any:
+        found = project.mergerequests.list(state="opened", source_branch=target.sync_branch, get_all=True)
         return found[0] if found else None
 
     def apply(self, plan: GitLabPlan, files: dict[str, bytes], manifest: Any) -> None:
@@ -180,11 +233,15 @@ class GitLabBackend:
         if plan.variables is not None:
             values = dict(manifest.variables)
             for change in plan.variables.changes:
-                if change.kind == "variable" and change.action != "unchanged":
+                if change.kind == "variable" and change.action in ("create", "update"):
                     apply_variable(plan.project, change, values[change.name],
                                    plan.variables.scopes.get(change.name))
+            for key, scope in plan.variables.deletes:
+                delete_variable(plan.project, key, scope)
         if plan.schedules is not None:
             apply_schedules(plan.project, plan.schedules, plan.wanted_schedules)
+        if plan.protections is not None:
+            apply_protections(self.gl, plan.project, plan.protections)
         if plan.commit:
             self._commit(plan, files)
         if plan.merge_request:
@@ -223,6 +280,24 @@ class GitLabBackend:
         except gitlab.GitlabCreateError as exc:
             if exc.response_code != 409:  # 409: another run opened it first
                 raise
+
+
+@dataclass
+class _Proposal:
+    """What a run learnt about the sync branch and its merge request, so nothing is asked twice."""
+
+    listed: bool = False
+    root: list[dict[str, Any]] | None = None  # the sync branch's top level; None: no such branch
+    exact: bool = False  # that listing alone proves the branch holds exactly the rendered files
+    looked_up: bool = False
+    mr: Any = None  # the open merge request from the sync branch, when looked up
+
+
+def holds_exactly(files: dict[str, bytes], root: list[dict[str, Any]]) -> bool:
+    """A top-level listing alone proves the branch holds these files and no stale managed ones:
+    every blob id equal and every folder's tree id equal. False means "maybe not" (a folder whose
+    id differs may differ only in file modes, which only its listing tells)."""
+    return not folders_to_list(files, root) and not file_actions(files, virtual_tree(files, root, {}))
 
 
 def _lint(project: Any, content: bytes) -> None:

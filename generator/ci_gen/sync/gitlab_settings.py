@@ -1,14 +1,18 @@
 """GitLab project settings from the manifest: CI/CD variables, secrets (checked, never written)
-and pipeline schedules (only those ci-gen created, recognised by their description prefix)."""
+and pipeline schedules. What ci-gen creates carries a `[ci-gen]` description (variables and
+schedules alike), and only what carries it is ever deleted: a variable or schedule made by
+someone else is never removed, whatever the manifest says."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..redaction import register
 from .model import Change
 
 SCHEDULE_PREFIX = "[ci-gen] "
+VARIABLE_MARK = "[ci-gen]"  # the start of the description of every variable ci-gen creates
+VARIABLE_DESCRIPTION = f"{VARIABLE_MARK} set by ci-gen sync from ci-gen.yaml; deleted when it leaves the manifest"
 TIMEZONE = "UTC"
 # How a masked variable shows in a diff. Not even a hash: a short unkeyed digest of a guessable
 # value is as good as the value.
@@ -20,6 +24,7 @@ class VariablePlan:
     changes: list[Change]
     missing_secrets: list[str]
     scopes: dict[str, str]  # key -> environment_scope of the live variable we update
+    deletes: list[tuple[str, str]] = field(default_factory=list)  # (key, scope): ours, gone from the manifest
 
 
 def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[str, ...]) -> VariablePlan:
@@ -44,7 +49,23 @@ def plan_variables(live: list[Any], variables: dict[str, str], secrets: tuple[st
             plan.changes.append(Change("gitlab", "secret", key, "unchanged", detail="present"))
         else:
             plan.missing_secrets.append(key)
+    for var in sorted(live, key=lambda v: (v.key, getattr(v, "environment_scope", "*"))):
+        # A key now listed under `secrets:` stays: it is what that secret's check looks for. Only
+        # the scope ci-gen creates in ("*") is judged: a marked variable someone moved to an
+        # environment is theirs now.
+        scope = getattr(var, "environment_scope", "*") or "*"
+        if var.key in variables or var.key in secrets or scope != "*" or not created_by_ci_gen(var):
+            continue
+        masked = bool(getattr(var, "masked", False)) or getattr(var, "value", None) is None
+        before = f"{var.key}={MASKED if masked else var.value}\n"
+        plan.changes.append(Change("gitlab", "variable", var.key, "delete", before, None,
+                                   "created by ci-gen, gone from the manifest"))
+        plan.deletes.append((var.key, scope))  # the scope, so a same-named one elsewhere is not hit
     return plan
+
+
+def created_by_ci_gen(variable: Any) -> bool:
+    return str(getattr(variable, "description", None) or "").startswith(VARIABLE_MARK)
 
 
 def _variable_change(key: str, value: str, current: Any) -> Change:
@@ -67,7 +88,7 @@ def apply_variable(project: Any, change: Change, value: str, scope: str | None) 
 
     if change.action == "create":
         try:
-            project.variables.create({"key": change.name, "value": value})
+            project.variables.create({"key": change.name, "value": value, "description": VARIABLE_DESCRIPTION})
             return
         except gitlab.GitlabCreateError as exc:
             if "taken" not in str(exc):
@@ -75,6 +96,16 @@ def apply_variable(project: Any, change: Change, value: str, scope: str | None) 
     extra = {"filter": {"environment_scope": scope}} if scope and scope != "*" else {}
     # Only the value: masked/protected flags set by people on the server are kept.
     project.variables.update(change.name, {"value": value}, **extra)
+
+
+def delete_variable(project: Any, key: str, scope: str) -> None:
+    import gitlab
+
+    try:
+        project.variables.delete(key, filter={"environment_scope": scope})
+    except gitlab.GitlabDeleteError as exc:
+        if exc.response_code != 404:  # already gone: a retried or interrupted delete
+            raise
 
 
 @dataclass(frozen=True)

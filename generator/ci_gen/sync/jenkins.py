@@ -10,11 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServerError
-from .jenkins_xml import FOLDER_CLASS, JobSpec, folder_xml, job_xml, marker_hash, semantic
+from .jenkins_multibranch import MULTIBRANCH_CLASS, PLUGINS as SOURCE_PLUGINS
+from .jenkins_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, \
+    has_marker_text, job_xml, read_marker, semantic
 from .model import Change
 
 REQUIRED_PLUGINS = {"workflow-job": "Pipeline jobs", "workflow-cps": "Pipeline scripts",
-                    "cloudbees-folder": "folders", "git": "jobs that read the Jenkinsfile from git"}
+                    "cloudbees-folder": "folders", "git": "jobs that read the Jenkinsfile from git",
+                    "workflow-multibranch": "Multibranch Pipeline projects", "branch-api": "branch sources",
+                    "gitlab-branch-source": "GitLab branch sources"}
+# A job whose kind changed: Jenkins cannot change an item's class by posting config.xml, so the
+# proven job is deleted and created again (its builds go with it).
+REPLACED = "kind changed: the job is deleted and created again"
 _XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 
 
@@ -22,7 +29,9 @@ _XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 class Item:
     name: str  # full name as Jenkins stores it
     kind: str  # "folder" | "job"
-    hash: str | None  # content hash from a ci-gen marker; None: not managed
+    marker: Marker | None = None  # what the description claims; None: no (current) ci-gen marker
+    marked: bool = False  # the description holds marker text, readable or not
+    cls: str = ""  # Jenkins' class of the item (`_class`), for a job: Pipeline or Multibranch
 
 
 class JenkinsState:
@@ -32,13 +41,20 @@ class JenkinsState:
         self.items = {item.name.lower(): item for item in items}
 
     def add_folder(self, name: str) -> None:
-        self.items[name.lower()] = Item(name, "folder", None)
+        self.items[name.lower()] = Item(name, "folder")
 
     def get(self, name: str) -> Item | None:
         return self.items.get(name.lower())
 
-    def managed_jobs(self) -> list[Item]:
-        return [i for i in self.items.values() if i.kind == "job" and i.hash is not None]
+    def marked_jobs(self, fleet: str) -> list[Item]:
+        """Jobs whose marker names this fleet: candidates, not yet proven (see `prove`)."""
+        return [i for i in self.items.values() if i.kind == "job" and i.marker is not None
+                and i.marker.fleet == fleet]
+
+
+class NotOurs(ValueError):
+    """A job ci-gen may not change or delete: another fleet's, made by hand, or modified
+    outside ci-gen since it was written (a copy included)."""
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -89,7 +105,8 @@ class JenkinsBackend:
         return JenkinsState(items)
 
     def plan_job(self, spec: JobSpec, state: JenkinsState, verify: bool, diff: bool) -> Change:
-        """The job's change; its folders are planned fleet-wide by the caller (shared by projects)."""
+        """The job's change; its folders are planned fleet-wide by the caller (shared by projects).
+        An existing job is changed only once it is proven this fleet's and unmodified (`prove`)."""
         for folder in _prefixes(spec.folder):
             item = state.get(folder)
             if item is not None and item.kind != "folder":
@@ -100,31 +117,44 @@ class JenkinsBackend:
             return Change("jenkins", "job", spec.full_name, "create", None, xml if diff else None)
         if live.kind != "job":
             raise ValueError(f"'{spec.full_name}' exists in Jenkins and is a folder, not a job")
-        if live.hash is None:
-            raise ValueError(f"job '{spec.full_name}' exists and is not managed by ci-gen (no marker); "
-                             "rename or delete it before ci-gen can own it")
-        return self._compare(spec.full_name, xml, digest, live, verify, diff)
+        claim = owned_claim(live, spec.fleet)
+        if claim.digest == digest and not verify:
+            return Change("jenkins", "job", spec.full_name, "unchanged")  # the cheap check
+        current = self.prove(live.name, claim, spec.fleet)
+        if claim.digest == digest:
+            return Change("jenkins", "job", spec.full_name, "unchanged")
+        replaced = bool(live.cls) and live.cls != spec.item_class
+        return Change("jenkins", "job", spec.full_name, "update", current if diff else None,
+                      xml if diff else None, REPLACED if replaced else "content changed")
 
-    def _compare(self, name: str, xml: str, digest: str, live: Item, verify: bool, diff: bool) -> Change:
-        if live.hash == digest and not verify:
-            return Change("jenkins", "job", name, "unchanged")
-        current = self.client.get_job_config(name) if (verify or diff) else None
-        if verify and live.hash == digest and semantic(current or "") == semantic(xml):
-            return Change("jenkins", "job", name, "unchanged")
-        detail = "edited in Jenkins since the last sync" if live.hash == digest else "content changed"
-        return Change("jenkins", "job", name, "update", current if diff else None, xml if diff else None, detail)
+    def prove(self, name: str, claim: Marker, fleet: str) -> str:
+        """The live config.xml of a job whose marker names this fleet, once it is shown to be
+        what ci-gen wrote there: its digest, computed from the live fields and the job's own
+        name, equals the marker's. Raises NotOurs otherwise: a copy ("Copy from" keeps the
+        description, not the name), a pasted marker, an edit made in Jenkins."""
+        current: str = self.client.get_job_config(name)
+        if config_digest(name, fleet, current) != claim.digest:
+            raise NotOurs(f"job '{name}' was modified outside ci-gen (its config is not what ci-gen wrote "
+                          "there: edited in Jenkins, copied from a managed job, or a pasted marker); "
+                          "ci-gen neither overwrites nor deletes it: revert the edit or delete the job")
+        return current
 
     def create_folder(self, name: str) -> None:
-        self._post_item(name, folder_xml(), is_job=False)
+        self._post_item(name, folder_xml(), None)
 
     def apply_job(self, spec: JobSpec, change: Change) -> None:
         xml, _ = job_xml(spec)
         if change.action == "create":
-            self._post_item(spec.full_name, xml, is_job=True)
+            self._post_item(spec.full_name, xml, spec)
+        elif change.action == "update" and change.detail == REPLACED:
+            self.delete_job(spec.full_name)  # proven this fleet's and unmodified by the plan
+            self._post_item(spec.full_name, xml, spec)
         elif change.action == "update":
             self.client.reconfig_job(spec.full_name, xml)
 
-    def _post_item(self, full_name: str, xml: str, is_job: bool) -> None:
+    def _post_item(self, full_name: str, xml: str, spec: JobSpec | None) -> None:
+        """One POST to createItem. A 400 is an error (a bad name, a name taken), unless the item
+        turns out to be exactly what this POST wanted: a retried POST or a killed run created it."""
         import requests
 
         folder, _, short = full_name.rpartition("/")
@@ -134,11 +164,26 @@ class JenkinsBackend:
             self.client.jenkins_open(requests.Request("POST", url, data=xml.encode("utf-8"),
                                                       headers=_XML_HEADERS))
         except requests.HTTPError as exc:
-            # 400 "already exists": an earlier attempt (a retried POST, a killed run) created it.
             if exc.response is None or exc.response.status_code != 400:
                 raise
-            if is_job:
-                self.client.reconfig_job(full_name, xml)
+            if not self._already_made(full_name, spec):
+                raise
+
+    def _already_made(self, full_name: str, spec: JobSpec | None) -> bool:
+        import jenkins
+
+        try:
+            if spec is None:
+                info = self.client.get_job_info(full_name, depth=0)
+                return bool(info.get("_class") == FOLDER_CLASS and info.get("fullName", full_name).lower()
+                            == full_name.lower())
+            current = self.client.get_job_config(full_name)
+        except jenkins.JenkinsException:  # NotFoundException included: the 400 was about something else
+            return False
+        _, digest = job_xml(spec)
+        claim = read_marker(semantic(current)["description"])  # type: ignore[arg-type]
+        return claim is not None and claim.fleet == spec.fleet and claim.digest == digest \
+            and config_digest(full_name, spec.fleet, current) == digest
 
     def delete_job(self, name: str) -> None:
         import jenkins
@@ -147,6 +192,18 @@ class JenkinsBackend:
             self.client.delete_job(name)
         except jenkins.NotFoundException:
             pass  # already gone: a retried or interrupted delete
+
+
+def owned_claim(live: Item, fleet: str) -> Marker:
+    """The marker of a job this fleet may manage, or NotOurs saying why it may not."""
+    if live.marker is None:
+        why = ("carries a ci-gen marker without a fleet id (written by an older ci-gen, or by hand)"
+               if live.marked else "is not managed by ci-gen (no marker)")
+        raise NotOurs(f"job '{live.name}' exists and {why}; rename or delete it before ci-gen can own it")
+    if live.marker.fleet != fleet:
+        raise NotOurs(f"job '{live.name}' is managed by fleet '{live.marker.fleet}', not '{fleet}'; "
+                      "ci-gen leaves another fleet's jobs alone")
+    return live.marker
 
 
 def _folder_url(folder: str) -> str:
@@ -167,9 +224,21 @@ def _walk(jobs: list[dict[str, Any]], prefix: str, out: list[Item]) -> None:
         name = job.get("name")
         if not name:
             continue  # a stub past the requested depth
-        full = f"{prefix}{name}"
-        is_folder = "jobs" in job or job.get("_class") == FOLDER_CLASS
-        out.append(Item(full, "folder" if is_folder else "job",
-                        None if is_folder else marker_hash(job.get("description"))))
+        full, cls = f"{prefix}{name}", job.get("_class", "")
+        # A Multibranch project holds jobs (one per branch) but is a job ci-gen owns, and what
+        # Jenkins makes inside it is Jenkins' own: neither a folder nor walked into.
+        is_folder = cls != MULTIBRANCH_CLASS and ("jobs" in job or cls == FOLDER_CLASS)
+        description = None if is_folder else job.get("description")
+        out.append(Item(full, "folder" if is_folder else "job", read_marker(description),
+                        has_marker_text(description), cls))
         if is_folder:
             _walk(job.get("jobs") or [], f"{full}/", out)
+
+
+def plugins_for(spec: JobSpec) -> set[str]:
+    """The plugins Jenkins needs to load this job's config.xml."""
+    if spec.multibranch is not None:
+        return {"workflow-job", "workflow-cps", "workflow-multibranch", "branch-api",
+                SOURCE_PLUGINS[spec.multibranch.source]}
+    needed = {"workflow-job", "workflow-cps"}
+    return needed | ({"git"} if spec.definition == "scm" else set())

@@ -26,6 +26,7 @@ class GitlabJob:
     rules: tuple[tuple[str, str], ...]  # (if-expression or "", when)
     environment: str | None
     environment_action: str | None
+    tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
 
 
@@ -66,6 +67,7 @@ def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode
         rules=_rules(job, mode),
         environment=job.environment,
         environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
+        tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
     )
 

@@ -32,9 +32,12 @@ class JenkinsStage:
     commands: tuple[tuple[str, ...], ...]
     stash_includes: str | None
     gate: str | None
+    submitter: str | None  # comma-separated user ids and groups, as Jenkins' input reads it
+    gate_timeout: tuple[int, str] | None  # (time, unit) of the stage's timeout option
     branch: str | None
     skip_on_schedule: bool
     rollback_command: tuple[str, ...] | None
+    archive: str | None  # report glob archived after the stage, whatever its result
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,10 @@ class JenkinsGroup:
 
 def render(pipeline: Pipeline) -> str:
     groups = tuple(_group(pipeline, stage) for stage in pipeline.stages)
+    # `agent none` at the top, an agent per stage: a stage waiting for approval holds no executor.
     return render_template(
         "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups,
-        agent_label=pipeline.runners.jenkins_default, agent_image=pipeline.runners.image_default,
-        environment=pipeline.env + pipeline.variables, report_glob=f"{REPORT_DIR}/**",
+        environment=pipeline.env + pipeline.variables,
     )
 
 
@@ -67,8 +70,8 @@ def _group(pipeline: Pipeline, stage: str) -> JenkinsGroup:
 
 def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
     r = pipeline.runners
-    label = r.jenkins_gpu if job.gpu else None
-    image = r.image_gpu if job.gpu and r.image_gpu else None
+    label = r.jenkins_gpu if job.gpu else r.jenkins_default
+    image = r.image_gpu if job.gpu and r.image_gpu else (None if job.gpu else r.image_default)
     env = job.env + ((("CI_GEN_TEST_IN_IMAGE", "1"),) if job.in_built_image else ())
     producers = [n for n in job.needs if OUT_DIR in pipeline.job(n).artifacts]
     return JenkinsStage(
@@ -81,10 +84,20 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         commands=(job.command,),
         stash_includes=",".join(f"{p}/**" for p in job.artifacts) or None,
         gate=job.gate.message if job.gate else None,
+        submitter=",".join(job.gate.submitters) or None if job.gate else None,
+        gate_timeout=_timeout(job.gate.timeout) if job.gate else None,
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
+        archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
     )
+
+
+_UNITS = {"s": "SECONDS", "m": "MINUTES", "h": "HOURS"}
+
+
+def _timeout(duration: str) -> tuple[int, str]:
+    return int(duration[:-1]), _UNITS[duration[-1]]
 
 
 def _binding(credential: Credential) -> Binding:

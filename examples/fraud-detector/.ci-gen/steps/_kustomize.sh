@@ -62,13 +62,32 @@ gpu_patch() {
   printf '          - name: %s\n            resources:\n              limits: {nvidia.com/gpu: %s}\n' "$(yaml_q "$APP")" "$1"
 }
 
-# The patches every Deployment variant gets from CI_GEN_REPLICAS and CI_GEN_GPU.
+# The patches every Deployment variant gets from CI_GEN_REPLICAS, CI_GEN_GPU and CI_GEN_PULL_SECRET.
 sizing_patches() {
   local replicas="${CI_GEN_REPLICAS:-}" gpu="${CI_GEN_GPU:-0}"
   case "$replicas" in *[!0-9]*) die --usage "CI_GEN_REPLICAS must be a number, got '$replicas'" ;; esac
   case "$gpu" in ""|*[!0-9]*) die --usage "CI_GEN_GPU must be a number, got '$gpu'" ;; esac
   if [ -n "$replicas" ]; then replicas_patch "$replicas"; fi
   if [ "$gpu" -gt 0 ]; then gpu_patch "$gpu"; fi
+  if [ -n "${CI_GEN_PULL_SECRET:-}" ]; then pull_secret_patch "$CI_GEN_PULL_SECRET"; fi
+}
+
+# The environment's own registry account pulls the image (see apply_pull_secret in rollout).
+pull_secret_patch() {
+  printf -- '- target: {kind: Deployment}\n  patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n'
+  printf '    metadata: {name: ignored}\n    spec:\n      template:\n        spec:\n          imagePullSecrets:\n'
+  printf '          - name: %s\n' "$(yaml_q "$1")"
+}
+
+# Objects of the whole app, not of one colour or the canary copy: the stable apply owns them.
+# (A delete patch that matches nothing is a no-op, so apps without them are unaffected.)
+app_wide_deletes() {
+  local kind
+  for kind in HorizontalPodAutoscaler PodDisruptionBudget ServiceMonitor PrometheusRule; do
+    delete_kind_patch "$kind"
+  done
+  printf -- '- target: {kind: ConfigMap, name: %s}\n  patch: |-\n    $patch: delete\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: ignored}\n' \
+    "$(yaml_q "$APP-dashboard")"
 }
 
 variant_fields() {
@@ -80,7 +99,8 @@ variant_fields() {
     color)
       printf 'nameSuffix: -%s\nlabels:\n- pairs: {color: %s}\n  includeSelectors: true\npatches:\n' "$2" "$2"
       sizing_patches
-      delete_kind_patch Service ;;
+      delete_kind_patch Service
+      app_wide_deletes ;;
     live-service)
       printf 'patches:\n- target: {kind: Service, name: %s}\n  patch: |-\n    - op: add\n      path: /spec/selector/color\n      value: %s\n' \
         "$(yaml_q "$APP")" "$2"
@@ -88,7 +108,8 @@ variant_fields() {
     canary)
       printf 'nameSuffix: -canary\nlabels:\n- pairs: {track: canary}\n  includeSelectors: true\npatches:\n'
       CI_GEN_REPLICAS="$2" sizing_patches
-      delete_kind_patch Service ;;
+      delete_kind_patch Service
+      app_wide_deletes ;;
     *) die "unknown kustomization variant $1" ;;
   esac
 }
