@@ -32,6 +32,12 @@ def junit_report(test_name: str) -> str:
     return f"{REPORT_DIR}/junit-{test_name}.xml"
 
 
+def deploy_record_path(environment: str) -> str:
+    """Where rollout's exit trap writes the deploy record (shared-steps/_deploy_record.py);
+    one file per environment, since a Jenkins build deploys them all (docs/report.md)."""
+    return f"{REPORT_DIR}/deploy-{environment}.json"
+
+
 @dataclass(frozen=True)
 class Credential:
     """A secret the CI system binds into the job's environment; never its value."""
@@ -258,6 +264,7 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
             gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(manifest, env),
             gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
             rollback_on_failure=True, skip_on_schedule=True,
+            reports=(("deploy_record", deploy_record_path(env.name)),),
         ))
         watch = watch_period(manifest, env)
         if deploy.smoke or watch:
