@@ -237,3 +237,61 @@ def test_documented_commands_do_what_the_docs_say(block: Block, tmp_path: Path) 
         elif rc == 1 and not REPORTS_BY_EXIT_1.search(command.run):
             failures.append(f"{where} exited 1 (nothing quoted says it should):\n{shown}")
     assert not failures, "\n\n".join(failures)
+
+
+INLINE = re.compile(r"(?<!`)`(ci-gen [^`]+)`(?!`)")
+
+
+def inline_commands() -> list[tuple[str, str]]:
+    """`ci-gen ...` code spans in the prose, with where they are. Spans that quote a message
+    (`ci-gen run-test: error: ...`, `ci-gen <step>: ...`) are output, not commands."""
+    found = []
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for span in INLINE.findall(line):
+                words = span.split()
+                if len(words) > 1 and (words[1].endswith(":") or words[1].startswith("<")):
+                    continue
+                found.append((f"{page.relative_to(REPO)}:{number}", span))
+    return found
+
+
+def unknown_words(text: str) -> list[str]:
+    """Subcommands and options in `text` that the CLI does not have (positional values aside)."""
+    import click
+
+    from ci_gen.cli import cli
+
+    code = text.partition(" #")[0].replace("|", " ")
+    try:
+        words = shlex.split(code)
+    except ValueError:  # a quote left open by `...` in the span
+        words = code.split()
+    while words and words[0] != "ci-gen":
+        words.pop(0)
+    command: click.Command = cli
+    unknown = []
+    for word in words[1:]:
+        if word in (">", ">>", "&&"):
+            break
+        if isinstance(command, click.Group) and not word.startswith("-"):
+            sub = command.commands.get(word)
+            if sub is None:
+                unknown.append(word)
+                break
+            command = sub
+        elif word.startswith("-") and word != "-":
+            name = word.split("=", 1)[0]
+            known = {o for p in command.params for o in [*p.opts, *p.secondary_opts]} | {"--help", "-h"}
+            if name not in known:
+                unknown.append(f"{' '.join(words[1:words.index(word)])} {name}".strip())
+    return unknown
+
+
+def test_commands_in_the_prose_and_skipped_blocks_exist() -> None:
+    """What is not run is at least checked: every subcommand and option named exists."""
+    shown = inline_commands() + [(f"{b.page.relative_to(REPO)}:{c.line}", c.text[c.text.index("ci-gen"):])
+                                 for b in BLOCKS for c in b.commands if re.match(r"(\S+=\S+ )*ci-gen ", c.text)]
+    assert len(shown) > 50
+    wrong = [f"{where}: `{text}`: {unknown_words(text)}" for where, text in shown if unknown_words(text)]
+    assert wrong == []
