@@ -49,7 +49,7 @@ SKIPS: tuple[tuple[str, str], ...] = (
     (r"\bci-gen sync\b", "needs live GitLab/Jenkins servers, even to plan a --dry-run; "
                          "tests/sync runs sync against the emulators"),
     (r"\bci-gen init\s*(#|$)", "init without flags asks its questions in a terminal; the prompts are "
-                               "tested with a terminal in the init tests"),
+                               "driven through a terminal in tests/core/test_cli.py"),
 )
 # `ci-gen run` needs a Docker daemon; its --dry-run prints the Engine API calls instead.
 DRY_RUN: tuple[str, ...] = (r"\bci-gen run\b(?!.*--(list|dry-run|clean)\b)",)
