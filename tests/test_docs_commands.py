@@ -295,3 +295,21 @@ def test_commands_in_the_prose_and_skipped_blocks_exist() -> None:
     assert len(shown) > 50
     wrong = [f"{where}: `{text}`: {unknown_words(text)}" for where, text in shown if unknown_words(text)]
     assert wrong == []
+
+
+def test_every_step_and_the_variables_its_header_reads_are_in_steps_md() -> None:
+    """docs/steps.md describes what `ci-gen steps show` prints from the scripts' headers: each step
+    has a section, and each variable a header names appears on the page (the shared ones, such as
+    CI_GEN_DRY_RUN, are described once, not per step)."""
+    from ci_gen.steps import all_steps
+
+    text = (REPO / "docs" / "steps.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## (\S+)\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL))
+    steps = all_steps()
+    assert len(steps) >= 6
+    missing = [step.name for step in steps if step.name not in sections]
+    assert missing == [], f"docs/steps.md has no `## NAME` section for {missing}"
+    undocumented = [f"{step.name}: {var}" for step in steps
+                    for var in sorted(set(re.findall(r"\b(?:CI_GEN|COSIGN)_[A-Z0-9_]+\b", "\n".join(step.header()))))
+                    if var not in text]
+    assert undocumented == [], f"variables the step headers read, not in docs/steps.md: {undocumented}"
