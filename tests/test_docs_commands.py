@@ -313,3 +313,17 @@ def test_every_step_and_the_variables_its_header_reads_are_in_steps_md() -> None
                     for var in sorted(set(re.findall(r"\b(?:CI_GEN|COSIGN)_[A-Z0-9_]+\b", "\n".join(step.header()))))
                     if var not in text]
     assert undocumented == [], f"variables the step headers read, not in docs/steps.md: {undocumented}"
+
+
+def test_the_version_being_released_has_a_changelog_entry() -> None:
+    """adopting.md tells users to pin a release tag and read CHANGELOG.md for what it changes: the
+    version in pyproject.toml (what the next tag `vX.Y.Z` will name) must have its entry, and so
+    must every tag already made."""
+    found = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE)
+    assert found, "pyproject.toml has no version"
+    version = found.group(1)
+    entries = set(re.findall(r"^## (\d+\.\d+\.\d+)\b", (REPO / "CHANGELOG.md").read_text(encoding="utf-8"),
+                             re.MULTILINE))
+    tags = subprocess.run(["git", "tag", "--list", "v*"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    missing = [v for v in {version, *(t[1:] for t in tags if re.fullmatch(r"v\d+\.\d+\.\d+", t))} if v not in entries]
+    assert missing == [], f"CHANGELOG.md has no `## X.Y.Z` entry for {missing}"
