@@ -5,7 +5,8 @@ What is collected, from README.md and every docs/*.md (new pages are picked up o
 * fenced blocks marked `console`, `sh`, `bash`, `shell` or not marked at all (`text` blocks are
   synopses such as `ci-gen run [-C DIR] ...` and are not run);
 * in a block with `$ ` prompts (a session), every prompt line is run in order, in one shell, so
-  `cd`, `echo ... >> Jenkinsfile` and `echo $?` act as they would for the reader; the lines after
+  `cd`, `echo ... >> Jenkinsfile` and `echo $?` act as they would for the reader (a program other
+  than ci-gen runs only when it is one of STAGE_PROGRAMS, such as git or echo); the lines after
   a prompt, up to the next one, are the quoted output. A line `...` stands for any number of
   lines; otherwise the quote must equal the output (stdout and stderr together, as a terminal
   shows them). A prompt with nothing quoted after it is run, not compared;
@@ -13,13 +14,16 @@ What is collected, from README.md and every docs/*.md (new pages are picked up o
   `VAR=value` words and `&&`) is run on its own.
 
 Each block runs in a fresh scratch repository: a copy of examples/fraud-detector with its
-generated files, `examples/` beside it (for `-C examples/...`), git init'd and committed. A block
+generated files and a copy of `examples/` inside it (for `-C examples/...`), git init'd and
+committed. A block
 that needs another starting point says so in an HTML comment on the line before its fence,
 `<!-- docs-test: SHELL -->`; SHELL runs first, in the scratch repository, with `$CI_GEN_SRC` the
 ci-gen checkout (for the test corpus). `/tmp/` in a command is the scratch's own tmp directory.
 
-A command that cannot run here must match a rule of SKIPS (pattern and reason) or of DRY_RUN (run
-with `--dry-run` added, for commands that need a daemon); nothing else is skipped. A command that
+A ci-gen command that cannot run here must match a rule of SKIPS (pattern and reason) or of
+DRY_RUN (run with `--dry-run` added, for commands that need a daemon); no other ci-gen command is
+skipped, and a rule that matches nothing fails test_every_skip_rule_is_used. Skipped commands are
+still checked for existing subcommands and options (test_commands_in_the_prose_and_skipped_blocks_exist). A command that
 ends with an exit code above 1 (usage error, unreachable service, internal error), or 1 where the
 docs neither quote its output nor use a flag that reports through exit 1, fails the test.
 """
@@ -51,6 +55,12 @@ SKIPS: tuple[tuple[str, str], ...] = (
     (r"\bci-gen init\s*(#|$)", "init without flags asks its questions in a terminal; the prompts are "
                                "driven through a terminal in tests/core/test_cli.py"),
 )
+# In a session, the other programs run are the shell's own and those that set the stage for
+# ci-gen's next command. Anything else (pip, pre-commit, docker, kubectl...) is never run here:
+# installing or reaching out is not the docs test's business.
+STAGE_PROGRAMS = frozenset({"cd", "echo", "git", "cat", "ls", "mkdir", "cp", "mv", "rm", "sed", "touch",
+                            "chmod", "printf", "test", "true"})
+NOT_STAGE = "not ci-gen, and not one of the programs that set the stage for it (STAGE_PROGRAMS)"
 # `ci-gen run` needs a Docker daemon; its --dry-run prints the Engine API calls instead.
 DRY_RUN: tuple[str, ...] = (r"\bci-gen run\b(?!.*--(list|dry-run|clean)\b)",)
 # External tools whose absence changes what a command prints (a "skipped: ..." note): missing
@@ -123,10 +133,7 @@ def parse(body: list[str], first_line: int) -> list[Command]:
                 commands[-1].quoted = [*quoted, text]
         else:
             for part in re.split(r"\s*&&\s*", text):
-                words = shlex.split(part, comments=True) if part.strip() else []
-                while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
-                    words.pop(0)
-                if words[:1] == ["ci-gen"]:
+                if program(part) == "ci-gen":
                     commands.append(Command(part.strip(), first_line + start, None))
     for command in commands:
         if command.quoted is not None:
@@ -137,15 +144,24 @@ def parse(body: list[str], first_line: int) -> list[Command]:
     return commands
 
 
+def program(text: str) -> str:
+    words = text.split()
+    while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        words.pop(0)
+    return words[0] if words else ""
+
+
 def plan(command: Command) -> None:
+    if program(command.text) not in STAGE_PROGRAMS | {"ci-gen"}:
+        command.skip = NOT_STAGE
+        return
     for pattern, reason in SKIPS:
         if re.search(pattern, command.text):
             command.skip = reason
             return
     run = command.text
     if any(re.search(p, run) for p in DRY_RUN):
-        code, hash_, comment = run.partition(" #")
-        run = code.rstrip() + " --dry-run"
+        run = run.partition(" #")[0].rstrip() + " --dry-run"
         command.quoted = None  # the docs quote the real run
     command.run = run
 
