@@ -40,6 +40,8 @@ class JenkinsStage:
     only_on_schedule: bool
     rollback_command: tuple[str, ...] | None
     archive: str | None  # report glob archived after the stage, whatever its result
+    junit: tuple[str, ...] = ()  # JUnit XML files for the junit step (Test Results view)
+    sarif: tuple[str, ...] = ()  # SARIF files for warnings-ng's recordIssues, when installed
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         only_on_schedule=job.only_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
         archive=_archive(job),
+        junit=tuple(p for k, p in job.reports if k == "junit"),
+        sarif=tuple(p for k, p in job.reports if k == "sarif"),
     )
 
 
