@@ -64,11 +64,13 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @common
 @click.option("--check", is_flag=True, help="Exit 1 if a generated file is missing, stale or hand-edited.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of what render would change.")
+@click.option("--force", is_flag=True,
+              help="Replace a .gitlab-ci.yml or Jenkinsfile that ci-gen did not generate (see `ci-gen import`).")
 @click.option("--out", metavar="DIR", help="Write into DIR instead of the repository.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
               help="Render only this target (repeatable).")
 @fleet_pipeline_options
-def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool,
+def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool, force: bool,
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
     if fleet:
@@ -78,7 +80,7 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     from .commands import render as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
+    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets, force)
 
 
 def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
