@@ -126,9 +126,13 @@ def is_foreign(path: str, actual: bytes, recorded: dict[str, object]) -> bool:
 
 def foreign_pipelines(root: Path, rendered: Rendered) -> list[str]:
     """The pipeline files render would overwrite that ci-gen did not generate."""
+    from .targets import TARGETS
+
     recorded = (read_lock(root) or {"files": {}})["files"]
     found = []
     for path, expected in sorted(rendered.files.items()):
+        if path not in {t[0] for t in TARGETS.values()} or path in recorded:
+            continue  # a file the lock lists is ci-gen's: replaced without being read
         actual = read_file(root, path)
         if actual is not None and actual != expected and is_foreign(path, actual, recorded):
             found.append(path)
