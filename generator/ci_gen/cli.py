@@ -100,19 +100,25 @@ def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron:
 @click.option("--server", is_flag=True, help="Check with the GitLab CI Lint API and Jenkins' declarative validator.")
 @click.option("--gitlab-project", metavar="PATH", help="--server: project whose CI Lint context to use (default: gitlab.project).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="--server: seconds per request.")
+@click.option("--out", metavar="DIR", help="Lint the files `render --out DIR` wrote there instead of the repository's.")
 def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gitlab_project: str | None,
-         timeout: float) -> int:
+         timeout: float, out: str | None) -> int:
     """Validate the pipelines: offline (GitLab's CI schema, Groovy) or with --server."""
     if server:
         from pathlib import Path
 
         from .lint_server import run_lint_server
 
+        if out:
+            from .errors import UsageError
+
+            raise UsageError("--out lints offline; --server checks the repository's files")
+
         return run_lint_server(Path(directory or "."), gitlab_project, timeout, fmt)
     from .commands import lint as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt)
+    return command.run(workspace(directory, manifest), fmt, out)
 
 
 @cli.command()

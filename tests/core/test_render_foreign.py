@@ -100,3 +100,29 @@ def test_a_file_holding_exactly_what_render_writes_is_not_foreign(repo: Path, tm
     for name in (".gitlab-ci.yml", "Jenkinsfile"):
         shutil.copy(out / name, repo / name)
     assert run_main(["render", "-C", str(repo)], capsys).code == 0
+
+
+# --- lint --out: the README's first command lints what it just rendered ----------------------
+
+def test_lint_out_lints_the_files_render_out_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.tools import require
+
+    require("groovy", "apt-get install groovy default-jdk-headless")
+    example = EXAMPLES / "fraud-detector"
+    out = tmp_path / "fraud-detector"
+    assert run_main(["lint", "-C", str(example), "--out", str(out)], capsys).code == 1  # nothing rendered yet
+    assert run_main(["render", "-C", str(example), "--out", str(out)], capsys).code == 0
+    outcome = run_main(["lint", "-C", str(example), "--out", str(out)], capsys)
+    assert outcome.code == 0, outcome.err
+    assert ".gitlab-ci.yml: ok" in outcome.out and "Jenkinsfile: ok" in outcome.out
+    # A broken file under --out fails lint --out, while the committed example still lints clean:
+    # the command checks what render wrote, not the repository.
+    (out / "Jenkinsfile").write_text("pipeline {\n  stages {\n", encoding="utf-8")
+    (out / ".gitlab-ci.yml").write_text("build:\n  script: 42\n", encoding="utf-8")
+    broken = run_main(["lint", "-C", str(example), "--out", str(out)], capsys)
+    assert broken.code == 1 and "Jenkinsfile" in broken.err and ".gitlab-ci.yml" in broken.err
+    assert run_main(["lint", "-C", str(example)], capsys).code == 0
+    (out / "Jenkinsfile").unlink()
+    missing = run_main(["lint", "-C", str(example), "--out", str(out)], capsys)
+    assert missing.code == 1 and missing.err.startswith(f"{out / 'Jenkinsfile'}: missing; run `ci-gen render --out")
+    assert run_main(["lint", "--server", "-C", str(example), "--out", str(out)], capsys).code == 2
