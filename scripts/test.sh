@@ -19,14 +19,9 @@ do_run() { if [ -n "$CI_GEN_DRY_RUN" ]; then echo "would run: $*"; else "$@"; fi
 
 # shellcheck source=scripts/venv.sh
 . scripts/venv.sh
-if [ -n "$CI_GEN_DRY_RUN" ] && [ -z "${VIRTUAL_ENV:-}" ] && ! [ -x "${CI_GEN_VENV:-.venv}/bin/python" ]; then
-  echo "== would create the virtual environment ${CI_GEN_VENV:-.venv} (python3 -m venv)"
-  venv="${CI_GEN_VENV:-.venv}"
-else
-  ci_gen_venv "${CI_GEN_VENV:-.venv}"
-  venv="$CI_GEN_VENV_DIR"
-  echo "== python packages go into the virtual environment $venv ($CI_GEN_VENV_STATE)"
-fi
+ci_gen_venv "${CI_GEN_VENV:-.venv}"
+venv="$CI_GEN_VENV_DIR"
+echo "== python packages go into the virtual environment $venv ($CI_GEN_VENV_STATE)"
 case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
 export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
 export CI_GEN_PYTHON="$VIRTUAL_ENV/bin/python"

@@ -3,7 +3,8 @@
 # go into. Never the interpreter first on PATH: Debian 12's system python3 refuses pip
 # (externally-managed-environment), and installing there would mix ci-gen's pins into the system.
 #
-#   ci_gen_venv DIR    sets CI_GEN_VENV_DIR and CI_GEN_VENV_STATE (active | reused | created)
+#   ci_gen_venv DIR    sets CI_GEN_VENV_DIR and CI_GEN_VENV_STATE (active | reused | created;
+#                      with CI_GEN_DRY_RUN set, a missing one is not created: "would be created ...")
 #
 # An active virtualenv ($VIRTUAL_ENV) is used as it is; otherwise DIR is reused when it holds a
 # working interpreter, else created with `python3 -m venv`. When that fails for want of
@@ -19,6 +20,10 @@ ci_gen_venv() {
   CI_GEN_VENV_DIR="$dir"
   if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c 'import pip' >/dev/null 2>&1; then
     CI_GEN_VENV_STATE=reused
+    return 0
+  fi
+  if [ -n "${CI_GEN_DRY_RUN:-}" ]; then
+    CI_GEN_VENV_STATE="would be created with $python -m venv"
     return 0
   fi
   if ! command -v "$python" >/dev/null 2>&1; then

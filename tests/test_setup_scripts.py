@@ -112,6 +112,8 @@ def test_install_steps_without_root_runs_no_apt_get_and_names_what_is_missing(ba
         assert f" {package}" in warning
     assert "not root: no apt-get" in warning and "will skip" in warning
     assert "apt-get install" not in proc.stdout and not (bare_path / "apt-get.called").exists()
+    # Run on its own, its pip tools go into the checkout's .venv too, never the system's python3.
+    assert f"would run: {REPO}/.venv/bin/python -m pip install" in proc.stdout
 
 
 def test_install_steps_as_root_would_apt_get_the_missing_packages(bare_path: Path) -> None:
@@ -142,6 +144,15 @@ def test_test_sh_without_root_or_npm_warns_and_installs_into_the_venv(bare_path:
     assert "warning: npm not found: gitlab-ci-local not installed" in proc.stderr
     assert f"would run: {venv}/bin/python -m pip install -q --disable-pip-version-check -e .[test,steps,run]" in proc.stdout
     assert f"would run: {venv}/bin/python -m pytest -x tests/core" in proc.stdout
+    assert "pip install torch==2.13.0 onnx" in proc.stdout and f"({venv}/bin/python)" in proc.stdout
+
+
+def test_dry_run_creates_no_venv(bare_path: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    proc = script([], ["bash", "scripts/test.sh", "--dry-run"], bare_path, CI_GEN_VENV=str(venv))
+    assert proc.returncode == 0, proc.stderr
+    assert f"virtual environment {venv} (would be created with python3 -m venv)" in proc.stdout
+    assert not venv.exists()
     assert not (bare_path / "apt-get.called").exists()
 
 
