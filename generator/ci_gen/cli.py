@@ -76,14 +76,14 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     if fleet:
         from .paths import check_out_dir
 
-        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", **fleet_options)
+        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", force, **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 
     return command.run(workspace(directory, manifest), fmt, check, diff, out, targets, force)
 
 
-def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
+def _render_fleet(fleet: str, out: str, force: bool, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
                   no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
     from pathlib import Path
 
@@ -92,7 +92,7 @@ def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron:
     options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron, jobs=fleet_jobs,
                                    prune=not no_prune, image=fleet_image, runner_tags=runner_tags or ("docker",),
                                    jenkins_label=jenkins_label)
-    return run_render_fleet(Path(fleet), Path(out), options)
+    return run_render_fleet(Path(fleet), Path(out), options, force)
 
 
 @cli.command()
