@@ -162,3 +162,11 @@ def test_the_cpu_torch_index_is_one_variable(bare_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert ("would run: /venv/bin/python -m pip install -q --disable-pip-version-check --index-url "
             "https://download.pytorch.org/whl/cpu torch==2.13.0") in proc.stdout
+
+
+def test_no_python_to_make_the_venv_is_one_clear_error(bare_path: Path, tmp_path: Path) -> None:
+    proc = script(as_non_root(), ["bash", "scripts/test.sh"], bare_path, CI_GEN_VENV=str(tmp_path / "venv"),
+                  CI_GEN_BASE_PYTHON="/nonexistent/python3")
+    assert proc.returncode == 1
+    assert proc.stderr == ("error: /nonexistent/python3 not found: install Python 3.10 or newer "
+                           "(Debian: apt-get install python3 python3-venv)\n")

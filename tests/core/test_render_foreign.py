@@ -141,3 +141,11 @@ def test_render_fleet_does_not_replace_the_platform_repos_own_pipeline(tmp_path:
     assert run_main([*args, "--force"], capsys).code == 0
     assert run_main([*args, "--shards", "3"], capsys).code == 0  # its own files it rewrites freely
     assert "parallel: 3" in (platform / ".gitlab-ci.yml").read_text(encoding="utf-8")
+
+
+def test_the_refusal_in_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = run_main(["render", "-C", str(repo), "-o", "json"], capsys)
+    assert outcome.code == 1
+    assert json.loads(outcome.out or outcome.err) == {
+        "ok": False, "written": [], "not-generated": [".gitlab-ci.yml", "Jenkinsfile"]}
+    assert untouched(repo)
