@@ -34,7 +34,8 @@ for entry in "${APT_PACKAGES[@]}"; do
   case "$probe" in
     /*) [ -e "$probe" ] || missing+=("$pkg") ;;
     dpkg) dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg") ;;
-    *) command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg") ;;
+    # /usr/sbin is not on a user's PATH on Debian, where dockerd lives
+    *) command -v "$probe" >/dev/null 2>&1 || [ -x "/usr/sbin/$probe" ] || missing+=("$pkg") ;;
   esac
 done
 
