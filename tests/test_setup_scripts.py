@@ -108,7 +108,7 @@ def test_install_steps_without_root_runs_no_apt_get_and_names_what_is_missing(ba
     proc = script(as_non_root(), ["bash", ".ci/install-steps.sh"], bare_path, CI_GEN_DRY_RUN="1")
     assert proc.returncode == 0, proc.stderr
     warning = next(line for line in proc.stderr.splitlines() if "warning: missing" in line)
-    for package in ("buildah", "shellcheck", "docker.io", "kubernetes-client", "prometheus"):
+    for package in ("buildah", "skopeo", "shellcheck", "kubernetes-client", "prometheus"):
         assert f" {package}" in warning
     assert "not root: no apt-get" in warning and "will skip" in warning
     assert "apt-get install" not in proc.stdout and not (bare_path / "apt-get.called").exists()
