@@ -241,8 +241,11 @@ def test_init_with_flags_writes_a_valid_commented_manifest_and_never_overwrites(
 
 @pytest.mark.parametrize("argv, code, words", [
     (["init"], 2, "--name and --image are required"),
-    (["init", "--name", "app", "--image", "registry.example.com/app", "--model", "../m.pt"], 1, "leaves the repository"),
-    (["init", "--name", "App!", "--image", "registry.example.com/app"], 1, "name:"),
+    (["init", "--name", "app", "--image", "registry.example.com/app", "--model", "../m.pt"], 2,
+     "ci-gen: --model: '../m.pt' leaves the repository"),
+    (["init", "--name", "App!", "--image", "registry.example.com/app"], 2,
+     "ci-gen: --name: 'App!' is not allowed here (Application name: lowercase letters, digits and '-'"),
+    (["init", "--name", "app", "--image", "Registry.example.com/App:latest"], 2, "ci-gen: --image: "),
 ])
 def test_init_refuses_bad_flags(argv: list[str], code: int, words: str, tmp_path: Path) -> None:
     outcome = run_process(argv, cwd=tmp_path, stdin=b"")
