@@ -39,7 +39,7 @@ def validate(directory: str | None, manifest: str | None, fmt: str) -> int:
     from .commands import validate as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt)
+    return command.run(workspace(directory, manifest, find=True), fmt)
 
 
 def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,7 +78,7 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     from .commands import render as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
+    return command.run(workspace(directory, manifest, find=True), fmt, check, diff, out, targets)
 
 
 def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
@@ -110,7 +110,7 @@ def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gi
     from .commands import lint as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt)
+    return command.run(workspace(directory, manifest, find=True), fmt)
 
 
 @cli.command()
@@ -250,7 +250,7 @@ def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tup
     from .commands import run as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
+    return command.run(workspace(directory, manifest, find=True), command.RunRequest(jobs=jobs, fmt=fmt, **options))
 
 
 @cli.command()

@@ -133,7 +133,8 @@ def test_steps_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_directory_and_file_options(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     (repo / "ci-gen.yaml").rename(repo / "app.yaml")
-    assert run_main(["validate", "-C", str(repo)], capsys).err_lines == ["ci-gen.yaml:1:1: file not found"]
+    assert run_main(["validate", "-C", str(repo)], capsys).err_lines == [
+        f"ci-gen.yaml:1:1: file not found in {repo.resolve()}; `ci-gen init` writes a starter, -C DIR / -f FILE point elsewhere"]
     outcome = run_main(["validate", "-C", str(repo), "-f", "app.yaml"], capsys)  # -f relative to -C
     assert outcome.code == 0 and outcome.out.startswith("app.yaml: valid")
     monkeypatch.chdir(tmp_path)
