@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 from ..errors import ManifestError, UsageError, UserError
 from ..output import emit
 from ..templating import render_template
 from ..workspace import Workspace
 
-FRAMEWORKS = ("pytorch", "onnx", "tensorflow", "sklearn")
 # Which flag (and prompt) a manifest path comes from; the namespaces are named after the app.
 _FLAG_OF_PATH = (("name", "--name"), ("deploy.environments", "--name"), ("image.name", "--image"),
                  ("model.path", "--model"), ("model", "--model"))
@@ -53,13 +53,14 @@ def flag_problems(ws: Workspace, answers: InitAnswers, flag: str | None = None) 
     return [text for owner, text in found.items() if flag in (None, owner)]
 
 
-def answer_check(ws: Workspace, answers: InitAnswers, field: str, flag: str):  # type: ignore[no-untyped-def]
+def answer_check(ws: Workspace, answers: InitAnswers, field: str, flag: str) -> Callable[[str], str]:
     """A click `value_proc`: the answer for `field`, or click.BadParameter so the prompt asks again."""
     import click
 
     def check(value: str) -> str:
         value = value.strip()
-        trial = replace(answers, **{field: (value or None) if field == "model_path" else value})
+        given: dict[str, Any] = {field: (value or None) if field == "model_path" else value}
+        trial = replace(answers, **given)
         problems = flag_problems(ws, trial, flag)
         if problems:
             raise click.BadParameter("; ".join(p.split(": ", 1)[1] for p in problems))
