@@ -262,9 +262,15 @@ def schema(docs: bool) -> int:
     return info.schema(docs)
 
 
-@cli.group()
-def steps() -> None:
-    """The shared step scripts the pipelines call."""
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def steps(ctx: click.Context) -> int:
+    """The shared step scripts the pipelines call (no subcommand: list them)."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from .commands import info
+
+    return info.steps_list("text")
 
 
 @steps.command("list")
