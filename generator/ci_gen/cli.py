@@ -147,7 +147,7 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     answers = command.InitAnswers(name or "", image or "", model_path, framework, strategy,
                                   targets or ("gitlab", "jenkins"))
     if sys.stdin.isatty():
-        answers = _ask(command, ws, answers, Path(ws.root).resolve().name.lower())
+        answers = _ask(command, ws, answers, command.name_from(Path(ws.root).resolve().name))
     if not answers.name or not answers.image:
         raise UsageError("--name and --image are required when not running in a terminal")
     return command.run(ws, answers, fmt)

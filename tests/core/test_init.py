@@ -31,6 +31,19 @@ def test_a_refused_name_is_explained_and_asked_again_before_the_next_question(tm
     assert run_process(["validate"], cwd=root).code == 0
 
 
+def test_the_default_name_from_the_folder_is_a_valid_one(tmp_path: Path) -> None:
+    from tests.core.terminal import converse
+
+    root = tmp_path / "My_Model App"
+    root.mkdir()
+    answers = [("Application name [my-model-app]:", ""),
+               ("Image repository (no tag) [registry.example.com/ml/my-model-app]:", ""),
+               ("Model file (empty for none):", "")]
+    code, transcript = converse(["init"], root, answers)
+    assert code == 0, transcript
+    assert 'name: "my-model-app"' in (root / "ci-gen.yaml").read_text(encoding="utf-8")
+
+
 def test_flag_errors_name_every_bad_flag_once_and_write_nothing(tmp_path: Path) -> None:
     outcome = run_process(["init", "--name", "My_App", "--image", "Registry/X", "--model", "/etc/m.pt"],
                           cwd=tmp_path, stdin=b"")

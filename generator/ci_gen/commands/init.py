@@ -30,6 +30,13 @@ class InitAnswers:
     targets: tuple[str, ...]
 
 
+def name_from(folder: str) -> str:
+    """A valid default name from the folder's ("My_Model App" -> "my-model-app")."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")[:63].rstrip("-") or "app"
+
+
 def starter_text(answers: InitAnswers) -> str:
     """The starter manifest for these answers (not yet validated)."""
     return render_template("init/ci-gen.yaml.j2", a=answers)
