@@ -16,10 +16,13 @@ MANIFEST_NAME = "ci-gen.yaml"
 class Workspace:
     root: Path
     manifest_path: Path
+    shown_as: str | None = None  # found above the working directory: named from where the user is
 
     @property
     def display(self) -> str:
         """How error messages name the manifest: relative to the root when inside it."""
+        if self.shown_as:
+            return self.shown_as
         try:
             return self.manifest_path.relative_to(self.root).as_posix()
         except ValueError:
@@ -37,7 +40,8 @@ def workspace(directory: str | None, manifest: str | None, find: bool = False) -
     path = Path(manifest) if manifest else root / MANIFEST_NAME
     if manifest and not path.is_absolute() and not path.exists() and (root / manifest).exists():
         path = root / manifest
-    ws = Workspace(root, path)
+    shown_as = os.path.relpath(path, Path.cwd()) if root.is_absolute() and not (directory or manifest) else None
+    ws = Workspace(root, path, shown_as)
     _refuse_escaping_manifest(ws)
     if find and not os.path.lexists(path):
         where = f"in {root.resolve()}" if directory or manifest else _searched(Path.cwd())

@@ -26,6 +26,10 @@ def test_commands_in_a_subdirectory_use_the_repository_manifest(tmp_path: Path) 
     assert run_process(["render"], cwd=deep).code == 0
     assert (repo / ".gitlab-ci.yml").is_file() and not (deep / ".gitlab-ci.yml").exists()
     assert run_process(["render", "--check"], cwd=deep).code == 0
+    text = (repo / "ci-gen.yaml").read_text(encoding="utf-8")
+    (repo / "ci-gen.yaml").write_text(text.replace("name: fraud-detector", "name: Fraud_Detector", 1), encoding="utf-8")
+    problems = run_process(["validate"], cwd=deep).err_lines
+    assert problems and problems[0].startswith("../../ci-gen.yaml:3:1: name: 'Fraud_Detector'")  # a path from here
 
 
 def test_not_found_names_every_folder_searched_and_stops_at_the_repository_root(tmp_path: Path) -> None:
