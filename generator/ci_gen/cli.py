@@ -122,15 +122,16 @@ def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gi
 @click.option("--model", "model_path", metavar="PATH",
               help="Model file (a SavedModel directory for tensorflow) relative to the repository root; "
               "omit for an app without a model.")
-@click.option("--framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]), default="pytorch",
-              show_default=True, help="Framework of --model; picks the example input shape (image or tabular) "
+@click.option("--framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]),
+              help="Framework of --model (default: from its extension, .pkl/.joblib sklearn, .onnx onnx, "
+              "else pytorch; asked in a terminal); picks the example input shape (image or tabular) "
               "and the base image (CUDA for pytorch, python:3.11-slim otherwise).")
 @click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary"]), default="rolling",
               show_default=True, help="Deployment strategy; canary adds a Prometheus analysis block to fill in.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
               help="CI system to generate for (repeatable; default both).")
 def init(directory: str | None, manifest: str | None, fmt: str, name: str | None, image: str | None,
-         model_path: str | None, framework: str, strategy: str, targets: tuple[str, ...]) -> int:
+         model_path: str | None, framework: str | None, strategy: str, targets: tuple[str, ...]) -> int:
     """Write a commented starter ci-gen.yaml.
 
     In a terminal it asks for what the flags leave out and checks each answer as it is given;
@@ -144,16 +145,16 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     from .workspace import workspace
 
     ws = workspace(directory, manifest)
-    answers = command.InitAnswers(name or "", image or "", model_path, framework, strategy,
-                                  targets or ("gitlab", "jenkins"))
+    answers = command.InitAnswers(name or "", image or "", model_path, framework or command.guess_framework(model_path),
+                                  strategy, targets or ("gitlab", "jenkins"))
     if sys.stdin.isatty():
-        answers = _ask(command, ws, answers, command.name_from(Path(ws.root).resolve().name))
+        answers = _ask(command, ws, answers, command.name_from(Path(ws.root).resolve().name), framework is None)
     if not answers.name or not answers.image:
         raise UsageError("--name and --image are required when not running in a terminal")
     return command.run(ws, answers, fmt)
 
 
-def _ask(command: Any, ws: Any, answers: Any, directory_name: str) -> Any:
+def _ask(command: Any, ws: Any, answers: Any, directory_name: str, ask_framework: bool) -> Any:
     """Prompt for each answer the flags left out; a refused answer is explained and asked again."""
     from dataclasses import replace
 
@@ -169,6 +170,10 @@ def _ask(command: Any, ws: Any, answers: Any, directory_name: str) -> Any:
         model = click.prompt("Model file (empty for none)", default="", show_default=False,
                              value_proc=command.answer_check(ws, answers, "model_path", "--model"))
         answers = replace(answers, model_path=model or None)
+    if ask_framework and answers.model_path:
+        framework = click.prompt("Framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]),
+                                 default=command.guess_framework(answers.model_path))
+        answers = replace(answers, framework=framework)
     return answers
 
 

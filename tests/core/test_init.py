@@ -18,7 +18,8 @@ def test_a_refused_name_is_explained_and_asked_again_before_the_next_question(tm
                ("Image repository (no tag) [registry.example.com/ml/my-app]:", "Registry/Bad"),
                ("Image repository (no tag) [registry.example.com/ml/my-app]:", ""),
                ("Model file (empty for none):", "../outside.pt"),
-               ("Model file (empty for none):", "models/m.pt")]
+               ("Model file (empty for none):", "models/m.pt"),
+               ("Framework (pytorch, onnx, tensorflow, sklearn) [pytorch]:", "sklearn")]
     code, transcript = converse(["init"], root, answers)
     assert code == 0, transcript
     refused_name = transcript.index("'My_App' is not allowed here (Application name: lowercase letters")
@@ -27,7 +28,7 @@ def test_a_refused_name_is_explained_and_asked_again_before_the_next_question(tm
     assert "'../outside.pt' leaves the repository" in transcript
     assert "ci-gen.yaml:" not in transcript  # no line numbers of a file the user never saw
     text = (root / "ci-gen.yaml").read_text(encoding="utf-8")
-    assert 'name: "my-app"' in text and 'path: "models/m.pt"' in text
+    assert 'name: "my-app"' in text and 'path: "models/m.pt"' in text and "framework: sklearn" in text
     assert run_process(["validate"], cwd=root).code == 0
 
 
@@ -72,6 +73,19 @@ def test_starter_fits_the_framework(framework: str, shape: list[int], base: str,
     assert [list(i.shape) for i in manifest.model.inputs] == [shape]
     assert manifest.image.base == base
     assert run_main(["render", "-C", str(tmp_path)], capsys).code == 0
+
+
+def test_framework_defaults_from_the_model_extension(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ci_gen.manifest import load_manifest
+
+    for model, framework in (("models/churn.pkl", "sklearn"), ("m.joblib", "sklearn"), ("m.onnx", "onnx"),
+                             ("m.pt", "pytorch"), ("saved_model", "pytorch")):
+        repo = tmp_path / framework / model.replace("/", "_")
+        repo.mkdir(parents=True)
+        argv = ["init", "-C", str(repo), "--name", "app", "--image", "registry.example.com/ml/app", "--model", model]
+        assert run_main(argv, capsys).code == 0
+        loaded = load_manifest(repo / "ci-gen.yaml", repo).model
+        assert loaded is not None and loaded.framework == framework, model
 
 
 def test_init_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:

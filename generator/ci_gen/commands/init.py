@@ -30,6 +30,13 @@ class InitAnswers:
     targets: tuple[str, ...]
 
 
+def guess_framework(model_path: str | None) -> str:
+    """The framework a model file's extension suggests; pytorch when it says nothing."""
+    suffix = os.path.splitext(model_path or "")[1].lower()
+    return {".pkl": "sklearn", ".pickle": "sklearn", ".joblib": "sklearn", ".onnx": "onnx",
+            ".pb": "tensorflow", ".keras": "tensorflow"}.get(suffix, "pytorch")
+
+
 def name_from(folder: str) -> str:
     """A valid default name from the folder's ("My_Model App" -> "my-model-app")."""
     import re
