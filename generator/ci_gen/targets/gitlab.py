@@ -8,7 +8,7 @@ from ..plan import Job, Pipeline
 from ..templating import render_template
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
-NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx")
+NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class GitlabJob:
     environment_action: str | None
     tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
+    id_token: str | None = None
 
 
 def render(pipeline: Pipeline) -> str:
@@ -69,6 +70,7 @@ def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode
         environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
+        id_token=None if is_rollback else job.id_token,
     )
 
 
