@@ -107,3 +107,17 @@ def test_off_by_default_and_deterministic_when_on() -> None:
     latency = [b["query"] for b in bodies if "slo:latency" in b["tags"]]
     assert all("upper_bound:1.0" in q for q in latency)
     assert any(q.endswith("> 0.72") for q in latency)  # 14.4 x 5% budget
+
+
+def test_without_the_extra_render_says_what_to_install(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "ci-gen.yaml").write_text(SMALL.replace("DATADOG", "true"))
+    # the client made unimportable for this process only, as on a machine without the extra
+    code = ("import sys; sys.modules['datadog_api_client'] = None; "
+            "from ci_gen.cli import entry; sys.argv = ['ci-gen', 'render']; entry()")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "pip install 'ci-gen[datadog]'" in result.stderr
+    assert "Traceback" not in result.stderr
