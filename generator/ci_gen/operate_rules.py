@@ -39,6 +39,10 @@ def check_operate(doc: Document, data: dict[str, Any], _: Path | None) -> list[P
         if metrics != "custom" and "queries" in monitoring:
             problems.append(_at(doc, ("monitoring", "queries"),
                                 f"queries are read only with metrics: custom (metrics is {metrics})"))
+        if metrics == "custom" and "requests_per_second" in (deploy.get("autoscale") or {}):
+            problems.append(_at(doc, ("deploy", "autoscale", "requests_per_second"),
+                                "requests_per_second needs monitoring.metrics http or triton: prometheus-adapter "
+                                "needs a per-pod request counter, which custom queries do not name"))
         if metrics != "http" and monitoring.get("datadog"):
             problems.append(_at(doc, ("monitoring", "datadog"),
                                 f"datadog monitors are generated for metrics: http only (metrics is {metrics})"))

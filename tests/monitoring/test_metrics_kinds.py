@@ -68,11 +68,14 @@ def test_rules_pass_promtool_and_follow_the_sli_file(kind: str, tmp_path: Path) 
     assert "http_requests_total" not in files[RULES] + exprs
 
 
-def test_triton_scrapes_the_metrics_port() -> None:
-    config = yaml.safe_load(render(BASE.replace("METRICS", "triton"))[".ci-gen/monitoring/prometheus.yml"]
-                            .split("\n", 3)[3])
+def test_triton_scrapes_the_metrics_port_and_autoscales_on_its_counter() -> None:
+    files = render(BASE.replace("METRICS", "triton").replace(
+        "  environments:", "  resources: {cpu: '1'}\n  autoscale: {max: 3, requests_per_second: 5}\n  environments:"))
+    config = yaml.safe_load(files[".ci-gen/monitoring/prometheus.yml"].split("\n", 3)[3])
     relabel = config["scrape_configs"][0]["relabel_configs"][-1]
     assert relabel["target_label"] == "__address__" and relabel["replacement"] == "$1:8002"
+    adapter = yaml.safe_load(files[".ci-gen/monitoring/prometheus-adapter.yaml"].split("\n", 3)[3])
+    assert adapter["rules"][0]["seriesQuery"].startswith("nv_inference_request_success{")
 
 
 def triton_series(per_minute: int, failed_per_minute: int, avg_ms: int, minutes: int) -> list[dict]:
@@ -116,6 +119,9 @@ def test_triton_alerts_fire_on_failures_and_slow_averages_only(tmp_path: Path) -
      r"monitoring.queries.request_rate"),
     ("\n".join(line for line in CUSTOM.splitlines() if "slow_ratio" not in line) + "\n", r"slow_ratio"),
     (CUSTOM.replace("    slow_ratio:", "    p95:  x{<selector>}\n    slow_ratio:"), r"p95"),
+    (CUSTOM.replace("  environments:", "  resources: {cpu: '1'}\n  autoscale: {max: 3, requests_per_second: 5}\n"
+                                      "  environments:"),
+     r"deploy.autoscale.requests_per_second: requests_per_second needs monitoring.metrics http or triton"),
 ])
 def test_inconsistent_metrics_settings_are_refused(text: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
