@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from ci_gen.monitoring import datadog
 from tests.monitoring.conftest import APP, manifest_from, text
 
 pytest.importorskip("datadog_api_client", reason="the datadog extra: pip install 'ci-gen[datadog]'")
@@ -32,7 +33,7 @@ def test_every_monitor_round_trips_through_the_client_models(files) -> None:
     for body in bodies:
         model = as_monitor(json.loads(json.dumps(body)))
         assert isinstance(model, Monitor)
-        assert model.type == MonitorType.METRIC_ALERT
+        assert model.type == MonitorType.QUERY_ALERT
         assert model.to_dict() == body
 
 
@@ -60,7 +61,7 @@ def test_thresholds_equal_the_prometheus_rules(files, manifest) -> None:
         assert float(body["query"].rsplit(" ", 1)[1]) == critical  # the query's own comparison
         if "slo" in tags:
             assert critical == prom[(tags["slo"], tags["long_window"])]
-            assert f"sum(last_{tags['long_window']})" in body["query"]
+            assert body["query"].startswith(f"sum({datadog.time_window(tags['long_window'])}):")
             seen.add((tags["environment"], tags["slo"], tags["long_window"]))
     envs = {e.name for e in manifest.deploy.environments}
     assert seen == {(e, s, w) for e in envs for s, w in prom}
@@ -107,6 +108,8 @@ def test_off_by_default_and_deterministic_when_on() -> None:
     latency = [b["query"] for b in bodies if "slo:latency" in b["tags"]]
     assert all("upper_bound:1.0" in q for q in latency)
     assert any(q.endswith("> 0.72") for q in latency)  # 14.4 x 5% budget
+    # the API's time_window grammar has no last_3d: the 3-day window is 72 hours
+    assert {q.split(":", 1)[0] for q in latency} == {"sum(last_1h)", "sum(last_6h)", "sum(last_1d)", "sum(last_72h)"}
 
 
 def test_without_the_extra_render_says_what_to_install(tmp_path) -> None:

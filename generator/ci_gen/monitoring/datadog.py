@@ -56,9 +56,17 @@ def _client() -> Any:
     return Monitor, MonitorOptions, MonitorThresholds, MonitorType
 
 
+def time_window(window: str) -> str:
+    """A Prometheus range as the API's documented `time_window`: last_#m, last_#h (up to 168),
+    last_1d or last_1w; so 3d becomes last_72h."""
+    if window.endswith("d") and window != "1d":
+        return f"last_{int(window[:-1]) * 24}h"
+    return f"last_{window}"
+
+
 def burn_query(series: str, scope: str, threshold_ms: int, window: str, limit: str) -> str:
     """A metric-alert query: the bad-request ratio over `window` above `limit`."""
-    span = f"sum(last_{window})"  # the SRE windows are valid Datadog evaluation windows
+    span = f"sum({time_window(window)})"
     if series == "error_ratio":
         ratio = (f"sum:{REQUESTS}{{{scope},code:5*}}.as_count()"
                  f" / sum:{REQUESTS}{{{scope}}}.as_count()")
@@ -71,6 +79,7 @@ def burn_query(series: str, scope: str, threshold_ms: int, window: str, limit: s
 
 def monitors(manifest: Manifest) -> list[Any]:
     assert manifest.deploy is not None and manifest.monitoring is not None
+    # type `query alert`: the API reference's type for metric monitors
     Monitor, MonitorOptions, MonitorThresholds, MonitorType = _client()
     labels, page, ticket = _severities(manifest)
     base_tags = sorted({_tag(k, v) for k, v in labels.items()} | {_tag("app", manifest.name), "managed-by:ci-gen"})
@@ -78,7 +87,7 @@ def monitors(manifest: Manifest) -> list[Any]:
     out = []
 
     def monitor(name: str, alert: str, query: str, limit: str, severity: str, env: Environment,
-                summary: str, extra: list[str], kind: str = "metric alert") -> None:
+                summary: str, extra: list[str], kind: str = "query alert") -> None:
         tags = sorted({*base_tags, _tag("environment", env.name), f"severity:{severity}", *extra})
         message = (f"{manifest.name} in {env.name}: {summary}.\n"
                    f"Runbook: {runbook(manifest, alert)}")
