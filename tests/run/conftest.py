@@ -108,6 +108,13 @@ def docker_client(docker_host: str) -> Iterator[object]:
     import docker
 
     client = docker.DockerClient(base_url=docker_host)
+    # The data root is cached across sessions for its images only: containers and volumes a killed
+    # or failed earlier session left there (ci-gen's or a test's own) must not count against this
+    # one's "nothing left behind" checks. The daemon is the tests' alone.
+    for container in client.containers.list(all=True):
+        container.remove(force=True)
+    for volume in client.volumes.list():
+        volume.remove(force=True)
     yield client
     client.close()
 
