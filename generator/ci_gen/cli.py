@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import CiGenError
+from .targets import DEFAULT_TARGETS, TARGETS
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -65,12 +66,12 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--check", is_flag=True, help="Exit 1 if a generated file is missing, stale or hand-edited.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of what render would change.")
 @click.option("--out", metavar="DIR", help="Write into DIR instead of the repository.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
+@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)),
               help="Render only this target (repeatable).")
 @fleet_pipeline_options
 def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool,
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
-    """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
+    """Write the CI files of the manifest's targets and .ci-gen/ from the manifest."""
     if fleet:
         from .paths import check_out_dir
 
@@ -120,7 +121,7 @@ def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gi
 @click.option("--model", "model_path", help="Model file relative to the repository root (omit for none).")
 @click.option("--framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]), default="pytorch")
 @click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary"]), default="rolling")
-@click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]))
+@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)))
 def init(directory: str | None, manifest: str | None, fmt: str, name: str | None, image: str | None,
          model_path: str | None, framework: str, strategy: str, targets: tuple[str, ...]) -> int:
     """Write a commented starter ci-gen.yaml (asks in a terminal; flags otherwise)."""
@@ -140,7 +141,7 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
             model_path = click.prompt("Model file (empty for none)", default="", show_default=False) or None
     if not name or not image:
         raise UsageError("--name and --image are required when not running in a terminal")
-    answers = command.InitAnswers(name, image, model_path, framework, strategy, targets or ("gitlab", "jenkins"))
+    answers = command.InitAnswers(name, image, model_path, framework, strategy, targets or DEFAULT_TARGETS)
     return command.run(ws, answers, fmt)
 
 

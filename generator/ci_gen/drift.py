@@ -142,7 +142,7 @@ def obsolete_paths(root: Path, rendered: Rendered, lock: dict[str, Any] | None =
     from .targets import TARGETS
 
     lock = lock if lock is not None else read_lock(root) or {"files": {}}
-    target_files = frozenset(t[0] for t in TARGETS.values())
+    target_files = frozenset(t.output for t in TARGETS.values())
     candidates = [p for p in lock["files"] if p not in rendered.files and could_be_generated(p, target_files)]
     real_root = Path(os.path.realpath(root))
     found = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .fingerprint import K8S_DIR, STEPS_DIR
-from .manifest import Environment, Manifest, Runners
+from .manifest import Environment, Manifest
 
 OUT_DIR = ".ci-gen/out"
 REPORT_DIR = ".ci-gen/reports"
@@ -28,10 +28,18 @@ REPORTS = {
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret the CI system binds into the job's environment; never its value."""
+    """A secret the CI system binds into the job's environment, by purpose; never its value nor
+    a CI system's id for it (each target maps purposes to its own credential ids or secrets)."""
 
     purpose: str  # registry | kubeconfig | cosign
-    id: str  # Jenkins credential id (GitLab takes these from project variables)
+
+
+@dataclass(frozen=True)
+class Images:
+    """Toolbox images jobs run in, by runner role; None: the runner's own environment."""
+
+    default: str | None
+    gpu: str | None
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,10 @@ class Pipeline:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     crons: tuple[str, ...]
-    runners: Runners  # the manifest's runner classes, as the renderers need them
+    images: Images
+    # (branch, its crons), sorted: for a CI system whose one file runs on every branch
+    schedules_by_branch: tuple[tuple[str, tuple[str, ...]], ...]
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
-    # Multibranch Jenkins only: every branch runs this Jenkinsfile, so each schedule fires only
-    # on its own branch ((branch, its crons), sorted); empty for a single-branch Pipeline job.
-    crons_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -103,8 +110,8 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
-        crons_by_branch=_crons_by_branch(manifest) if manifest.jenkins.kind == "multibranch" else (),
-        runners=manifest.runners,
+        schedules_by_branch=_crons_by_branch(manifest),
+        images=Images(manifest.runners.image_default, manifest.runners.image_gpu),
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
@@ -165,8 +172,7 @@ def _convert_jobs(manifest: Manifest) -> list[Job]:
 
 
 def _registry(manifest: Manifest) -> tuple[Credential, ...]:
-    cred = manifest.jenkins.credential("registry")
-    return (Credential("registry", cred),) if cred else ()
+    return (Credential("registry"),)
 
 
 def _build_job(manifest: Manifest, previous: list[Job]) -> Job:
@@ -219,9 +225,8 @@ def _scan_jobs(manifest: Manifest) -> list[Job]:
                         env=(("CI_GEN_MODEL_SOURCE", manifest.model.path),), artifacts=(REPORT_DIR,),
                         reports=(("model_scan", REPORTS["model_scan"]),)))
     if scan.sign:
-        cosign = manifest.jenkins.credential("cosign")
         jobs.append(Job(name="sign-image", stage="scan", step="sign", action="sign", needs=("build-image", "scan-image"),
-                        env=image_env, credentials=_registry(manifest) + ((Credential("cosign", cosign),) if cosign else ()),
+                        env=image_env, credentials=_registry(manifest) + (Credential("cosign"),),
                         skip_on_schedule=True))
     return jobs
 
@@ -248,8 +253,7 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
 
 
 def _kube_credentials(manifest: Manifest) -> tuple[Credential, ...]:
-    cred = manifest.jenkins.credential("kubeconfig")
-    return (Credential("kubeconfig", cred),) if cred else ()
+    return (Credential("kubeconfig"),)
 
 
 def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:

@@ -12,6 +12,7 @@ from . import __version__
 from .errors import Problem
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
+from .targets import DEFAULT_TARGETS, TARGETS
 from .yamlio import Document
 
 SUPPORTED_VERSION = 1
@@ -99,7 +100,7 @@ def check_gpu_runners(doc: Document, data: dict[str, Any], _: Path | None) -> li
         return []
     runners = data.get("runners") or {}
     problems = []
-    for target in data.get("targets") or ["gitlab", "jenkins"]:
+    for target in data.get("targets") or DEFAULT_TARGETS:
         if not (runners.get(target) or {}).get("gpu"):
             path, what = users[0]
             problems.append(_at(doc, path, f"{what} needs a GPU runner: set runners.{target}.gpu"))
@@ -185,10 +186,11 @@ def _unusable_name(name: str) -> str | None:
 
 
 def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
-    if "gitlab" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    strict = [TARGETS[t].title for t in data.get("targets") or DEFAULT_TARGETS if not TARGETS[t].hashed_cron]
+    if not strict:
         return []
     return [
-        _at(doc, ("schedules", index, "cron"), "'H' (hashed) cron fields are Jenkins-only; GitLab schedules need standard cron")
+        _at(doc, ("schedules", index, "cron"), f"'H' (hashed) cron fields are Jenkins-only; {strict[0]} schedules need standard cron")
         for index, schedule in enumerate(data.get("schedules") or [])
         if "H" in str(schedule.get("cron", "")).split()
     ]

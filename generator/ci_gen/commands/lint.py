@@ -1,13 +1,12 @@
-"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy."""
+"""`ci-gen lint`: validate the generated pipelines offline, each with its own CI system's validator."""
 from __future__ import annotations
 
 from ..errors import ManifestError
-from ..lint import LintResult, lint_gitlab, lint_jenkins
 from ..manifest import load_manifest
 from ..output import emit, problem_dicts
 from ..paths import read_file
 from ..render import render_manifest
-from ..targets import TARGETS
+from ..targets import TARGETS, LintResult
 from ..workspace import Workspace
 
 
@@ -21,7 +20,7 @@ def run(ws: Workspace, fmt: str) -> int:
     rendered = None
     texts: dict[str, str] = {}
     for target in manifest.targets:
-        path = TARGETS[target][0]
+        path = TARGETS[target].output
         on_disk = read_file(ws.root, path)  # regular files inside the repository only, bounded
         if on_disk is not None:
             texts[path] = on_disk.decode("utf-8", errors="replace")
@@ -29,10 +28,9 @@ def run(ws: Workspace, fmt: str) -> int:
             rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
             texts[path] = rendered.files[path].decode("utf-8")
     results: list[LintResult] = []
-    if ".gitlab-ci.yml" in texts:
-        results.append(lint_gitlab(".gitlab-ci.yml", texts[".gitlab-ci.yml"]))
-    if "Jenkinsfile" in texts:
-        results += lint_jenkins({"Jenkinsfile": texts["Jenkinsfile"]})
+    for target in manifest.targets:
+        path = TARGETS[target].output
+        results += TARGETS[target].lint({path: texts[path]})
     lines = []
     for r in results:
         lines += list(r.problems) or [f"{r.file}: {r.skipped}" if r.skipped else f"{r.file}: ok"]

@@ -1,15 +1,19 @@
-"""Renderers, one per CI system, each turning the target-neutral Pipeline into one file."""
+"""The CI systems ci-gen renders for: one registry entry each, one package each under `targets/`.
+
+Everything that varies by CI system reads this dict: the CLI's `--target` choices, the manifest
+schema's `targets` enum (tests/test_targets.py holds them equal), rule defaults, `lint`, the
+pre-commit hook's file pattern (tested) and the files `render --check` looks at.
+"""
 from __future__ import annotations
 
-from typing import Callable
+from .base import LintResult, Target
 
-from ..plan import Pipeline
-from . import gitlab, jenkins
-
-Renderer = Callable[[Pipeline], str]
-
-# target name -> (output file, renderer, comment prefix for the header)
-TARGETS: dict[str, tuple[str, Renderer, str]] = {
-    "gitlab": (".gitlab-ci.yml", gitlab.render, "#"),
-    "jenkins": ("Jenkinsfile", jenkins.render, "//"),
+TARGETS: dict[str, Target] = {
+    "gitlab": Target("gitlab", "GitLab CI", ".gitlab-ci.yml", "#", default=True, runner_kind="runner tags"),
+    "jenkins": Target("jenkins", "Jenkins", "Jenkinsfile", "//", default=True, runner_kind="agent label",
+                      hashed_cron=True),
 }
+
+DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)
+
+__all__ = ["DEFAULT_TARGETS", "TARGETS", "LintResult", "Target"]

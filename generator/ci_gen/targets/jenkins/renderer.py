@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..plan import OUT_DIR, REPORT_DIR, Credential, Job, Pipeline
-from ..templating import render_template
+from ...manifest import Manifest
+from ...plan import OUT_DIR, REPORT_DIR, Job, Pipeline
+from ...templating import render_template
 
 # How each credential purpose is bound (withCredentials binding, variables it sets).
 BINDINGS = {
@@ -44,18 +45,31 @@ class JenkinsGroup:
     stages: tuple[JenkinsStage, ...]
 
 
-def render(pipeline: Pipeline) -> str:
-    groups = tuple(_group(pipeline, stage) for stage in pipeline.stages)
+def render(pipeline: Pipeline, manifest: Manifest) -> str:
+    settings = _Settings(_label(manifest.runners.of("jenkins").gpu), dict(manifest.jenkins.credentials))
+    groups = tuple(_group(pipeline, settings, stage) for stage in pipeline.stages)
+    # A Multibranch project runs this one file on every branch: each schedule only on its own.
+    by_branch = pipeline.schedules_by_branch if manifest.jenkins.kind == "multibranch" else ()
     return render_template(
-        "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups,
-        agent_label=pipeline.runners.jenkins_default, agent_image=pipeline.runners.image_default,
+        "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups, crons_by_branch=by_branch,
+        agent_label=_label(manifest.runners.of("jenkins").default), agent_image=pipeline.images.default,
         environment=pipeline.env + pipeline.variables, report_glob=f"{REPORT_DIR}/**",
     )
 
 
-def _group(pipeline: Pipeline, stage: str) -> JenkinsGroup:
+@dataclass(frozen=True)
+class _Settings:
+    gpu_label: str | None
+    credential_ids: dict[str, str]  # purpose -> Jenkins credential id (jenkins.credentials)
+
+
+def _label(names: tuple[str, ...]) -> str | None:
+    return names[0] if names else None
+
+
+def _group(pipeline: Pipeline, settings: _Settings, stage: str) -> JenkinsGroup:
     jobs = pipeline.jobs_in(stage)
-    stages = tuple(_stage(pipeline, job) for job in jobs)
+    stages = tuple(_stage(pipeline, settings, job) for job in jobs)
     if len(jobs) == 1 and jobs[0].name == stage:
         mode = "single"
     elif len(jobs) == 1 or any(set(j.needs) & {o.name for o in jobs} for j in jobs):
@@ -65,10 +79,9 @@ def _group(pipeline: Pipeline, stage: str) -> JenkinsGroup:
     return JenkinsGroup(stage, mode, stages)
 
 
-def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
-    r = pipeline.runners
-    label = r.jenkins_gpu if job.gpu else None
-    image = r.image_gpu if job.gpu and r.image_gpu else None
+def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
+    label = settings.gpu_label if job.gpu else None
+    image = pipeline.images.gpu if job.gpu and pipeline.images.gpu else None
     env = job.env + ((("CI_GEN_TEST_IN_IMAGE", "1"),) if job.in_built_image else ())
     producers = [n for n in job.needs if OUT_DIR in pipeline.job(n).artifacts]
     return JenkinsStage(
@@ -76,7 +89,9 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         agent_label=label,
         agent_image=image,
         environment=env,
-        bindings=tuple(_binding(c) for c in job.credentials),
+        # A purpose with no configured Jenkins credential id is left to the agent's environment.
+        bindings=tuple(Binding(BINDINGS[c.purpose][0], settings.credential_ids[c.purpose], BINDINGS[c.purpose][1])
+                       for c in job.credentials if c.purpose in settings.credential_ids),
         unstash=tuple(producers),
         commands=(job.command,),
         stash_includes=",".join(f"{p}/**" for p in job.artifacts) or None,
@@ -85,8 +100,3 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         skip_on_schedule=job.skip_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
     )
-
-
-def _binding(credential: Credential) -> Binding:
-    kind, variables = BINDINGS[credential.purpose]
-    return Binding(kind, credential.id, variables)

@@ -1,0 +1,81 @@
+"""What every CI system plugs in: the protocols a target folder implements, and shared types.
+
+A target is a package under `targets/` whose module exposes `render` and `lint` (see
+`TargetModule`); `Target` is its light registry entry, which imports the package only when asked
+to render or lint, so `validate` and `render --check` stay free of Jinja2 and the server clients.
+`Backend` is the shape a server sync for a target is to take: today's GitLab and Jenkins syncs
+(`sync/gitlab.py`, `sync/jenkins.py`) are still driven by name from `sync/engine.py`.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..manifest import Manifest
+    from ..plan import Pipeline
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """One file's offline lint: problems as `file: where: message` lines."""
+
+    file: str
+    problems: tuple[str, ...]
+    skipped: str | None = None  # why this check could not run here
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class TargetModule(Protocol):
+    """What `targets/<name>/__init__.py` exports."""
+
+    def render(self, plan: Pipeline, manifest: Manifest) -> str:
+        """The plan as this CI system's file. Reads only this target's own manifest settings
+        (runner tags or labels by role, credential ids by purpose); escapes every value."""
+
+    def lint(self, files: dict[str, str]) -> list[LintResult]:
+        """Offline lint of rendered or committed files (name -> text) with the real validator."""
+
+
+class Backend(Protocol):
+    """A server that ci-gen keeps in step with the rendered files, one project at a time.
+
+    `prepare` reads whatever fleet-wide state planning needs once; `plan` compares one project's
+    wanted state with the live one; `apply` writes the changes; `prune` removes what ci-gen owns
+    and no manifest claims any more."""
+
+    def prepare(self, projects: list[Any]) -> Any: ...
+
+    def plan(self, project: Any, state: Any) -> list[Any]: ...
+
+    def apply(self, project: Any, changes: list[Any]) -> None: ...
+
+    def prune(self, projects: list[Any], state: Any) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """One CI system's registry entry: all the rest of ci-gen knows about it without importing it."""
+
+    name: str  # the manifest's `targets:` value
+    title: str  # for people: "GitLab CI"
+    output: str  # repo-relative path of the file it renders
+    comment: str  # line-comment prefix for the generated header
+    default: bool  # rendered when a manifest names no targets
+    runner_kind: str  # what `runners.<name>.default/gpu` hold, for messages and docs
+    hashed_cron: bool = False  # accepts Jenkins' `H` cron fields
+
+    @property
+    def module(self) -> TargetModule:
+        module: Any = importlib.import_module(f"{__package__}.{self.name}")
+        return module  # type: ignore[no-any-return]
+
+    def render(self, plan: Pipeline, manifest: Manifest) -> str:
+        return self.module.render(plan, manifest)
+
+    def lint(self, files: dict[str, str]) -> list[LintResult]:
+        return self.module.lint(files)
