@@ -89,3 +89,20 @@ deploy:
     deploys = [job for job in gitlab_jobs(files[".gitlab-ci.yml"].decode()) if job[0].startswith("deploy-")]
     assert deploys == [("deploy-staging", False, "main"), ("deploy-production", True, "main")]
     assert [j for j in jenkins_jobs(files["Jenkinsfile"].decode()) if j[0].startswith("deploy-")] == deploys
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.parent.name for p in CASES])
+def test_the_same_people_approve_on_both_sides(case: Path) -> None:
+    # Jenkins reads approvers from the Jenkinsfile's input; GitLab from the protected environment
+    # sync creates. Both come from the one plan: the same environments, the same names.
+    from ci_gen.sync.gitlab_environments import wanted_protections
+
+    manifest = load_manifest(case)
+    jenkinsfile = render_manifest(manifest, case.read_bytes()).files.get("Jenkinsfile", b"").decode()
+    gated = dict(re.findall(r"stage\('deploy-([^']+)'\) \{(?:(?!stage\().)*?input \{(.*?)\n\s*\}", jenkinsfile, re.S))
+    jenkins = {env: tuple(m.group(1).split(",")) if (m := re.search(r"submitter '([^']*)'", body)) else ()
+               for env, body in gated.items()}
+    gitlab = {w.name: w.users + w.groups for w in wanted_protections(manifest)}
+    if "jenkins" in manifest.targets:
+        assert jenkins == gitlab
+    assert all(w.required >= 1 for w in wanted_protections(manifest))

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .schema import approval_defaults, with_defaults
 from .targets import TARGETS
-from .schema import with_defaults
+from .tiers import guess_tier
 from .validation import validate_document
 from .workspace import MANIFEST_NAME as MANIFEST_NAME  # re-exported: callers import it from here
 from .yamlio import decode, parse, read_text
@@ -69,14 +70,39 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Who may approve a deployment, how many must, and how long a Jenkins stage waits."""
+
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+    required: int
+    timeout: str
+
+    @property
+    def submitters(self) -> tuple[str, ...]:
+        return self.users + self.groups
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
+    tier: str
     kube_context: str | None
     namespace: str
     replicas: int
     gpu: int
-    approval: bool
+    approval: Approval | None
     branch: str | None
+    kubeconfig: str | None  # Jenkins credential id of this environment's kubeconfig
+    registry: str | None  # Jenkins credential id of the registry login its deploy job binds
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    enabled: bool
+    ingress_namespaces: tuple[str, ...]
+    prometheus_namespaces: tuple[str, ...]
+    same_namespace: bool
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,7 @@ class Deploy:
     health_path: str
     timeout: str
     environments: tuple[Environment, ...]
+    network_policy: NetworkPolicy
 
 
 @dataclass(frozen=True)
@@ -203,7 +230,7 @@ def build(data: dict[str, Any], file: str) -> Manifest:
         image=_image(data["image"]),
         tests=tuple(Test(t["name"], t["run"], t["gpu"]) for t in data["test"]),
         scan=_scan(data["scan"]),
-        deploy=_deploy(data["deploy"]) if "deploy" in data else None,
+        deploy=_deploy(data["deploy"], data["jenkins"]["credentials"]) if "deploy" in data else None,
         runners=_runners(data["runners"]),
         jenkins=_jenkins(data["jenkins"]),
         gitlab=GitlabSettings(data["gitlab"].get("project")),
@@ -255,21 +282,34 @@ def _scan(data: dict[str, Any]) -> Scan:
     return Scan(image["severity"], image["ignore_unfixed"], data["secrets"], data["sbom"], data["model"], data["sign"])
 
 
-def _deploy(data: dict[str, Any]) -> Deploy:
+def _deploy(data: dict[str, Any], jenkins_credentials: dict[str, str]) -> Deploy:
     canary = None
     if data["strategy"] == "canary":
         block = data["canary"]
         analysis = block["analysis"]
         canary = Canary(tuple(block["steps"]), block["interval"], analysis["prometheus"],
                         float(analysis["max_error_rate"]), float(analysis["max_p90_latency_ms"]))
+    kubeconfig = jenkins_credentials.get("kubeconfig")
     environments = tuple(
-        Environment(e["name"], e["kubernetes"].get("context"), e["kubernetes"]["namespace"], e["replicas"],
-                    e["gpu"], e["approval"], e.get("branch"))
+        Environment(e["name"], e.get("tier") or guess_tier(e["name"]), e["kubernetes"].get("context"),
+                    e["kubernetes"]["namespace"], e["replicas"], e["gpu"], _approval(e["approval"]), e.get("branch"),
+                    e["credentials"].get("kubeconfig", kubeconfig), e["credentials"].get("registry"))
         for e in data["environments"]
     )
     scale_down = data["blue_green"]["scale_down_delay"]
+    policy = data["network_policy"]
+    network_policy = NetworkPolicy(policy["enabled"], tuple(policy["ingress_namespaces"]),
+                                   tuple(policy["prometheus_namespaces"]), policy["same_namespace"])
     return Deploy(data["strategy"], canary, scale_down, data.get("manifests"), data["port"],
-                  data["health_path"], data["timeout"], environments)
+                  data["health_path"], data["timeout"], environments, network_policy)
+
+
+def _approval(value: bool | dict[str, Any]) -> Approval | None:
+    if value is False:
+        return None
+    # `approval: true` means the object form with every default, read from the schema
+    data = value if isinstance(value, dict) else approval_defaults()
+    return Approval(tuple(data["users"]), tuple(data["groups"]), data["required"], data["timeout"])
 
 
 def _runners(data: dict[str, Any]) -> Runners:

@@ -32,6 +32,7 @@ class Credential:
     a CI system's id for it (each target maps purposes to its own credential ids or secrets)."""
 
     purpose: str  # registry | kubeconfig | cosign
+    environment: str | None = None  # the deployment environment's own; None: the pipeline's
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Gate:
     """A person must approve before the job runs."""
 
     message: str
+    submitters: tuple[str, ...] = ()  # user ids and groups; empty: anyone allowed to run the job
+    timeout: str = "24h"  # then the job aborts instead of waiting forever
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Job:
     gate: Gate | None = None
     branch: str | None = None  # runs only on this branch
     environment: str | None = None  # deployment environment it changes
+    tier: str | None = None  # the environment's deployment tier
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
 
@@ -80,9 +84,9 @@ class Pipeline:
     secrets: tuple[str, ...]
     crons: tuple[str, ...]
     images: Images
-    # (branch, its crons), sorted: for a CI system whose one file runs on every branch
-    schedules_by_branch: tuple[tuple[str, tuple[str, ...]], ...]
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
+    # (branch, its crons), sorted: for a CI system whose one file runs on every branch
+    schedules_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -245,15 +249,25 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
-            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_kube_credentials(manifest),
-            gate=Gate(f"Deploy {manifest.name} to {env.name}?") if env.approval else None,
-            branch=branch, environment=env.name, rollback_on_failure=True, skip_on_schedule=True,
+            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(env),
+            gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
+            rollback_on_failure=True, skip_on_schedule=True,
         ))
     return jobs
 
 
-def _kube_credentials(manifest: Manifest) -> tuple[Credential, ...]:
-    return (Credential("kubeconfig"),)
+def _gate(manifest: Manifest, env: Environment) -> Gate | None:
+    if env.approval is None:
+        return None
+    return Gate(f"Deploy {manifest.name} to {env.name}?", env.approval.submitters, env.approval.timeout)
+
+
+def _deploy_credentials(env: Environment) -> tuple[Credential, ...]:
+    """The environment's own credentials: staging's deploy job never holds production's kubeconfig."""
+    creds = [Credential("kubeconfig", env.name)]
+    if env.registry:  # an environment with a registry account of its own
+        creds.append(Credential("registry", env.name))
+    return tuple(creds)
 
 
 def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:
@@ -283,4 +297,6 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
+    if env.registry:  # the cluster pulls with this environment's own registry account
+        values.append(("CI_GEN_PULL_SECRET", f"{manifest.name}-registry"))
     return tuple(values)

@@ -92,13 +92,15 @@ def k8s_files(manifest: Manifest) -> dict[str, bytes]:
 
     assert manifest.deploy is not None
     templates = sorted(p.name for p in (templates_dir() / "k8s").glob("*.j2"))
+    if not manifest.deploy.network_policy.enabled:
+        templates.remove("networkpolicy.yaml.j2")
     files = {}
     for env in manifest.deploy.environments:
         for name in templates:
             body = render_template(
                 f"k8s/{name}", app=manifest.name, image_name=manifest.image.name, env=env,
                 strategy=manifest.deploy.strategy, port=manifest.deploy.port,
-                health_path=manifest.deploy.health_path,
+                health_path=manifest.deploy.health_path, policy=manifest.deploy.network_policy,
             )
             path = f"{K8S_DIR}/{env.name}/{name[:-3]}"
             files[path] = with_header(body, "#", manifest.file).encode("utf-8")

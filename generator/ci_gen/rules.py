@@ -5,6 +5,7 @@ every problem in one run.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ from .errors import Problem
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
 from .targets import DEFAULT_TARGETS, TARGETS
+from .tiers import guess_tier
 from .yamlio import Document
 
 SUPPORTED_VERSION = 1
@@ -145,6 +147,77 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
     return problems
 
 
+def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    """A non-production environment never binds a production credential unless it says so."""
+    environments = [e for e in _get(data, ("deploy", "environments")) or [] if isinstance(e, dict)]
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []  # GitLab scopes KUBECONFIG per environment: the ids below are Jenkins'
+    default = _get(data, ("jenkins", "credentials", "kubeconfig"))
+    production: dict[str, dict[str, str]] = {"kubeconfig": {}, "registry": {}}
+    for env in environments:
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production":
+            own = env.get("credentials") or {}
+            for purpose in production:
+                cred = own.get(purpose, default if purpose == "kubeconfig" else None)
+                if cred:
+                    production[purpose].setdefault(cred, str(env.get("name")))
+    problems = []
+    for index, env in enumerate(environments):
+        own = env.get("credentials") or {}
+        if (env.get("tier") or guess_tier(str(env.get("name", "")))) == "production" or own.get("allow_production"):
+            continue
+        for purpose, owners in production.items():
+            inherited = purpose == "kubeconfig" and purpose not in own
+            cred = default if inherited else own.get(purpose)
+            if cred not in owners:
+                continue
+            path: tuple[Any, ...] = ("deploy", "environments", index) + (("name",) if inherited else ("credentials", purpose))
+            source = f"inherits jenkins.credentials.kubeconfig '{cred}'" if inherited else f"uses '{cred}'"
+            problems.append(_at(doc, path, f"environment '{env.get('name')}' {source}, the {purpose} credential of "
+                                           f"production environment '{owners[cred]}'; give it its own "
+                                           f"credentials.{purpose} or set credentials.allow_production: true"))
+    return problems
+
+
+def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
+    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+        return []
+    problems = []
+    budget = _rollout_seconds(data.get("deploy") or {})
+    for index, env in enumerate(_get(data, ("deploy", "environments")) or []):
+        approval = env.get("approval") if isinstance(env.get("approval"), dict) else {}
+        where = ("deploy", "environments", index, "approval")
+        required = approval.get("required", 1)
+        if required > 1:
+            problems.append(_at(doc, where + ("required",),
+                                f"Jenkins' input takes one approval, not {required}; use required: 1 or targets: [gitlab]"))
+        # The stage's timeout also bounds the rollout after approval: it must leave room for it.
+        timeout = approval.get("timeout")
+        if isinstance(timeout, str) and _DURATION.match(timeout) and _seconds(timeout) <= budget:
+            problems.append(_at(doc, where + ("timeout",),
+                                f"{timeout} leaves no time to deploy after approval: the Jenkins stage timeout also "
+                                f"bounds the rollout, which may take {budget}s (deploy.timeout, canary steps)"))
+    return problems
+
+
+_DURATION = re.compile(r"^[0-9]{1,6}[smh]$")
+
+
+def _seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def _rollout_seconds(deploy: dict[str, Any]) -> int:
+    """The longest a rollout may take: its deadline, and per canary step a wait and a deadline."""
+    timeout = _seconds(deploy["timeout"]) if _DURATION.match(str(deploy.get("timeout"))) else 600
+    if deploy.get("strategy") != "canary":
+        return timeout
+    canary = deploy.get("canary") or {}
+    steps = len(canary.get("steps") or [10, 50])
+    interval = _seconds(canary["interval"]) if _DURATION.match(str(canary.get("interval"))) else 300
+    return timeout * (steps + 1) + interval * steps
+
+
 def check_variables(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
     problems = []
     variables = data.get("variables") or {}
@@ -235,4 +308,6 @@ RULES: tuple[Rule, ...] = (
     check_variables,
     check_schedules,
     check_multibranch,
+    check_environment_credentials,
+    check_approvals,
 )

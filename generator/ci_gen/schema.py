@@ -123,3 +123,9 @@ def _fill(value: Any, node: dict[str, Any], root: dict[str, Any]) -> None:
     elif isinstance(value, list) and isinstance(node.get("items"), dict):
         for item in value:
             _fill(item, node["items"], root)
+
+
+def approval_defaults() -> dict[str, Any]:
+    """The object form of an environment's `approval`, every field at its default."""
+    node = load_schema()["$defs"]["environment"]["properties"]["approval"]
+    return {key: copy.deepcopy(sub["default"]) for key, sub in node["properties"].items()}

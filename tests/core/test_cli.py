@@ -100,7 +100,7 @@ def test_validate_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     outcome = run_main(["validate", "-C", str(repo), "--output", "json"], capsys)
     assert outcome.code == 1 and outcome.err == ""
     assert json.loads(outcome.out)["problems"] == [{
-        "file": "ci-gen.yaml", "line": 45, "column": 7, "path": "deploy.environments[1].replicas",
+        "file": "ci-gen.yaml", "line": 48, "column": 7, "path": "deploy.environments[1].replicas",
         "message": "expected integer, got string"}]
 
 

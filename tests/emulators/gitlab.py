@@ -10,7 +10,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from tests.emulators import gitlab_ci, gitlab_repo, gitlab_settings
+from tests.emulators import gitlab_ci, gitlab_environments, gitlab_repo, gitlab_settings
 from tests.emulators.base import Emulator, Handler, Request, Response, json_response
 from tests.emulators.gitlab_common import API, ID, authenticated, current_user, error, \
     paginate, project, project_entity, namespace_entity, boolean
@@ -37,7 +37,7 @@ class GitLabEmulator(Emulator):
             ("GET", f"{API}/groups/{ID}/projects", group_projects),
             ("GET", f"{API}/groups/{ID}/subgroups", subgroups),
         ]
-        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES
+        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_environments.ROUTES
 
     def reset_state(self) -> None:
         self.legacy_lint = False
@@ -69,6 +69,21 @@ class GitLabEmulator(Emulator):
             if token:
                 self.tokens[token] = user
             return user
+
+    def add_deployment(self, full_path: str, environment: str, *, user: str | None = None,
+                       ref: str = "main") -> dict[str, Any]:
+        """A deployment to `environment` by `user` (default: the bot): blocked while its protected
+        environment needs approvals (POST .../deployments/:id/approval gives them)."""
+        return gitlab_environments.add_deployment(self, full_path, environment, user=user, ref=ref)
+
+    def add_group_member(self, full_path: str, username: str) -> None:
+        """Make `username` a member of the group (what protected environments' group_id entries check)."""
+        group = self.group(full_path)
+        user = next(u for u in self.users.values() if u.username == username)
+        assert group is not None
+        members: set[int] = getattr(group, "members", set())
+        members.add(user.id)
+        setattr(group, "members", members)
 
     def group(self, full_path: str) -> Group | None:
         return next((g for g in self.groups.values()

@@ -233,6 +233,16 @@ class EnvContext:
         self.name, self.namespace, self.replicas, self.gpu = name, namespace, replicas, gpu
 
 
+class PolicyContext:
+    """What the lead's renderer passes as `policy` (deploy.network_policy, its defaults)."""
+
+    def __init__(self, ingress_namespaces: tuple[str, ...] = ("ingress-nginx",),
+                 prometheus_namespaces: tuple[str, ...] = ("monitoring",), same_namespace: bool = False) -> None:
+        self.enabled = True
+        self.ingress_namespaces, self.prometheus_namespaces = ingress_namespaces, prometheus_namespaces
+        self.same_namespace = same_namespace
+
+
 def _k8s_environment() -> Any:
     """Jinja2 set up like the lead's (strict, trim/lstrip blocks, yaml_str) for when ci_gen
     cannot be imported; the lead's own environment is used when it can."""
@@ -249,7 +259,7 @@ def _k8s_environment() -> Any:
 
 def render_k8s(dest: Path, *, app: str = "fraud-detector", image_name: str = "reg.example.com/ml/fraud-detector",
                env: EnvContext | None = None, strategy: str = "rolling", port: int = 8080,
-               health_path: str = "/healthz") -> list[Path]:
+               health_path: str = "/healthz", policy: PolicyContext | None = None) -> list[Path]:
     """Render pipelines/k8s/*.j2 into dest as `ci-gen render` does."""
     try:
         from ci_gen.templating import render_template
@@ -262,6 +272,6 @@ def render_k8s(dest: Path, *, app: str = "fraud-detector", image_name: str = "re
         out = dest / template.name.removesuffix(".j2")
         out.write_text(render_template(f"k8s/{template.name}", app=app, image_name=image_name,
                                        env=env or EnvContext(), strategy=strategy, port=port,
-                                       health_path=health_path))
+                                       health_path=health_path, policy=policy or PolicyContext()))
         written.append(out)
     return written

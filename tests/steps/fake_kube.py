@@ -21,8 +21,11 @@ RESOURCES = {  # plural -> (group/version, kind)
     "services": ("v1", "Service"),
     "deployments": ("apps/v1", "Deployment"),
     "replicasets": ("apps/v1", "ReplicaSet"),
+    "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "secrets": ("v1", "Secret"),
 }
-SHORT_NAMES = {"services": ["svc"], "deployments": ["deploy"], "replicasets": ["rs"]}
+SHORT_NAMES = {"services": ["svc"], "deployments": ["deploy"], "replicasets": ["rs"], "networkpolicies": ["netpol"], "secrets": []}
+GROUPS = ("apps/v1", "networking.k8s.io/v1")  # the API groups served besides the core v1
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -163,8 +166,8 @@ def openapi_v3(group_version: str) -> dict[str, Any]:
 
 def discovery(path: str, address: str) -> dict[str, Any] | None:
     if path == "/openapi/v3":
-        return {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=1"},
-                          "apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=1"}}}
+        paths = {f"apis/{gv}": {"serverRelativeURL": f"/openapi/v3/apis/{gv}?hash=1"} for gv in GROUPS}
+        return {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=1"}, **paths}}
     if path.startswith("/openapi/v3/"):
         return openapi_v3(path[len("/openapi/v3/"):].removeprefix("api/").removeprefix("apis/"))
     verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -174,15 +177,15 @@ def discovery(path: str, address: str) -> dict[str, Any] | None:
                 "resources": [{"name": plural, "singularName": kind.lower(), "namespaced": True,
                                "kind": kind, "verbs": verbs, "shortNames": SHORT_NAMES[plural]}
                               for plural, (gv, kind) in RESOURCES.items() if gv == group_version]}
-    group = {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
+    groups = [{"name": gv.split("/")[0], "versions": [{"groupVersion": gv, "version": "v1"}],
+               "preferredVersion": {"groupVersion": gv, "version": "v1"}} for gv in GROUPS]
     return {
         "/version": {"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "platform": "linux/amd64"},
         "/api": {"kind": "APIVersions", "versions": ["v1"],
                  "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}]},
-        "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group]},
+        "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups},
         "/api/v1": resource_list("v1"),
-        "/apis/apps/v1": resource_list("apps/v1"),
+        **{f"/apis/{gv}": resource_list(gv) for gv in GROUPS},
     }.get(path)
 
 

@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [p for p in url.path.split("/") if p]
         if parts[:2] == ["api", "v1"]:
             rest = parts[2:]
-        elif parts[:3] == ["apis", "apps", "v1"]:
+        elif parts[:1] == ["apis"] and "/".join(parts[1:3]) in fake_kube.GROUPS:
             rest = parts[3:]
         else:
             return None

@@ -39,6 +39,8 @@ def test_rolling_deploy_then_failure_rolls_back(rollout, fake_kube) -> None:
     assert f'deployment "{APP}" successfully rolled out' in first.stdout
     assert image(fake_kube, APP) == GOOD1
     assert fake_kube.get("services", "ml", APP) is not None
+    policy = fake_kube.get("networkpolicies", "ml", APP)  # applied with the app, re-applied unchanged
+    assert policy is not None and policy["spec"]["podSelector"] == {"matchLabels": {"app": APP}}
     assert rollout(GOOD2).returncode == 0
     failed = rollout(BROKEN)
     assert failed.returncode == 1
@@ -161,3 +163,37 @@ def test_rollback_job_knowing_only_the_tag_finds_the_release(rollout, fake_kube)
     result = rollout("", "rollback", CI_GEN_IMAGE_NAME=NAME, CI_GEN_GIT_SHA="b" * 40, **bg)
     assert result.returncode == 0, result.stdout + result.stderr
     assert fake_kube.get("services", "ml", APP)["spec"]["selector"]["color"] == "blue"
+
+
+def test_an_environment_pulls_with_its_own_registry_account(rollout, fake_kube) -> None:
+    import base64
+    import json
+
+    password = "s3cr3t-pull-password"
+    done = rollout(GOOD1, CI_GEN_PULL_SECRET=f"{APP}-registry", CI_GEN_REGISTRY_USER="prod-puller",
+                   CI_GEN_REGISTRY_PASSWORD=password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert password not in done.stdout + done.stderr
+    secret = fake_kube.get("secrets", "ml", f"{APP}-registry")
+    assert secret is not None and secret["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    assert config["auths"]["reg.example.com"]["username"] == "prod-puller"
+    assert config["auths"]["reg.example.com"]["password"] == password
+    pod_spec = fake_kube.get("deployments", "ml", APP)["spec"]["template"]["spec"]
+    assert pod_spec["imagePullSecrets"] == [{"name": f"{APP}-registry"}]
+
+
+def test_a_pull_secret_without_the_registry_account_fails_in_one_line(rollout, fake_kube) -> None:
+    failed = rollout(GOOD1, CI_GEN_PULL_SECRET=f"{APP}-registry", CI_GEN_REGISTRY_USER="", CI_GEN_REGISTRY_PASSWORD="")
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines()[-1].startswith("ci-gen rollout: error: a pull secret needs CI_GEN_REGISTRY_USER")
+    assert fake_kube.get("deployments", "ml", APP) is None  # nothing applied
+
+
+def test_dry_run_shows_the_pull_secret_without_needing_the_account(run_step, manifests) -> None:
+    result = run_step("rollout", "--dry-run", CI_GEN_APP=APP, CI_GEN_ENVIRONMENT="staging", CI_GEN_IMAGE_REF=GOOD2,
+                      CI_GEN_PULL_SECRET=f"{APP}-registry", CI_GEN_KUBE_NAMESPACE="ml")
+    assert result.returncode == 0, result.stderr
+    assert f"_pull_secret.py {APP}-registry reg.example.com/ml/fraud-detector | kubectl --namespace ml apply -f -" \
+        in result.stdout
+    assert "imagePullSecrets:" in result.stdout  # the printed kustomization sets it on the Deployment

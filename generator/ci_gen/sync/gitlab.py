@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .gitlab_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
+                                  wanted_protections)
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
 from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
                               apply_variable, delete_variable, plan_schedules, plan_variables)
@@ -43,6 +45,7 @@ class GitLabPlan:
     variables: VariablePlan | None = None
     schedules: SchedulePlan | None = None
     wanted_schedules: list[WantedSchedule] = field(default_factory=list)
+    protections: ProtectionPlan | None = None
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -135,9 +138,10 @@ class GitLabBackend:
         # Settings are listed when the manifest declares them, or when the files change: removing
         # the last variable or schedule from a manifest changes its rendered files (the lock's
         # inputs digest), so what ci-gen created and the manifest no longer lists is not missed.
+        live_variables: list[Any] | None = None
         if manifest.variables or manifest.secrets or plan.actions:
-            plan.variables = plan_variables(list(project.variables.list(get_all=True)),
-                                            dict(manifest.variables), tuple(manifest.secrets))
+            live_variables = list(project.variables.list(get_all=True))
+            plan.variables = plan_variables(live_variables, dict(manifest.variables), tuple(manifest.secrets))
             plan.changes += plan.variables.changes
         if manifest.schedules or plan.actions:
             plan.wanted_schedules = [WantedSchedule(s.name, s.cron, s.branch or self._branch(plan))
@@ -145,6 +149,10 @@ class GitLabBackend:
             live_schedules = list(project.pipelineschedules.list(get_all=True))
             plan.schedules = plan_schedules(live_schedules, plan.wanted_schedules)
             plan.changes += plan.schedules.changes
+        if protections := wanted_protections(manifest):
+            plan.protections = plan_protections(self.gl, project, protections)
+            plan.changes += plan.protections.changes
+        plan.changes += kubeconfig_warnings(project, manifest, live_variables)
         return plan
 
     def _look_at_proposal(self, project: Any, target: GitLabTarget, files: dict[str, bytes],
@@ -219,6 +227,8 @@ class GitLabBackend:
                 delete_variable(plan.project, key, scope)
         if plan.schedules is not None:
             apply_schedules(plan.project, plan.schedules, plan.wanted_schedules)
+        if plan.protections is not None:
+            apply_protections(self.gl, plan.project, plan.protections)
         if plan.commit:
             self._commit(plan, files)
         if plan.merge_request:

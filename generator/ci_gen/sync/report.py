@@ -20,6 +20,9 @@ def summary(results: list[ProjectResult]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
+NOT_ENFORCED = "not enforced:"
+
+
 def to_json(results: list[ProjectResult], mode: str, seconds: float,
             requests: dict[str, int] | None = None) -> dict[str, Any]:
     """The report of `--report` and `--output json`, scrubbed."""
@@ -31,7 +34,7 @@ def to_json(results: list[ProjectResult], mode: str, seconds: float,
         "projects": [
             {"key": r.key, "name": r.name, "status": r.status, "error": r.error,
              "skipped": r.skipped, "seconds": round(r.seconds, 3),
-             "changes": [c.to_json() for c in r.pending]}
+             "changes": [c.to_json() for c in r.pending], "warnings": warnings(r)}
             for r in results
         ],
     })
@@ -96,7 +99,12 @@ def _brief(result: ProjectResult) -> str:
     for (action, kind), names in groups.items():
         parts.append(f"{action} {kind} {names[0]}" if len(names) == 1 else f"{action} {len(names)} {kind}s")
     waiting = next((c.detail for c in result.changes if c.detail.startswith("awaiting merge")), "")
-    return "; ".join(parts + ([waiting] if waiting else []))
+    return "; ".join(parts + ([waiting] if waiting else []) + warnings(result))
+
+
+def warnings(result: ProjectResult) -> list[str]:
+    """What the manifest asks for that this server cannot enforce (shown, never silently dropped)."""
+    return [f"{c.kind} {c.name} {c.detail}" for c in result.changes if c.detail.startswith(NOT_ENFORCED)]
 
 
 def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:

@@ -62,13 +62,21 @@ gpu_patch() {
   printf '          - name: %s\n            resources:\n              limits: {nvidia.com/gpu: %s}\n' "$(yaml_q "$APP")" "$1"
 }
 
-# The patches every Deployment variant gets from CI_GEN_REPLICAS and CI_GEN_GPU.
+# The patches every Deployment variant gets from CI_GEN_REPLICAS, CI_GEN_GPU and CI_GEN_PULL_SECRET.
 sizing_patches() {
   local replicas="${CI_GEN_REPLICAS:-}" gpu="${CI_GEN_GPU:-0}"
   case "$replicas" in *[!0-9]*) die --usage "CI_GEN_REPLICAS must be a number, got '$replicas'" ;; esac
   case "$gpu" in ""|*[!0-9]*) die --usage "CI_GEN_GPU must be a number, got '$gpu'" ;; esac
   if [ -n "$replicas" ]; then replicas_patch "$replicas"; fi
   if [ "$gpu" -gt 0 ]; then gpu_patch "$gpu"; fi
+  if [ -n "${CI_GEN_PULL_SECRET:-}" ]; then pull_secret_patch "$CI_GEN_PULL_SECRET"; fi
+}
+
+# The environment's own registry account pulls the image (see apply_pull_secret in rollout).
+pull_secret_patch() {
+  printf -- '- target: {kind: Deployment}\n  patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n'
+  printf '    metadata: {name: ignored}\n    spec:\n      template:\n        spec:\n          imagePullSecrets:\n'
+  printf '          - name: %s\n' "$(yaml_q "$1")"
 }
 
 variant_fields() {

@@ -27,6 +27,7 @@ class GitlabJob:
     rules: tuple[tuple[str, str], ...]  # (if-expression or "", when)
     environment: str | None
     environment_action: str | None
+    tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
 
 
@@ -67,6 +68,7 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         rules=_rules(job, mode),
         environment=job.environment,
         environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
+        tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
     )
 

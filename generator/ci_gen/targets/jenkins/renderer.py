@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...manifest import Manifest
-from ...plan import OUT_DIR, REPORT_DIR, Job, Pipeline
+from ...plan import OUT_DIR, REPORT_DIR, Credential, Job, Pipeline
 from ...templating import render_template
 
 # How each credential purpose is bound (withCredentials binding, variables it sets).
@@ -33,9 +33,12 @@ class JenkinsStage:
     commands: tuple[tuple[str, ...], ...]
     stash_includes: str | None
     gate: str | None
+    submitter: str | None  # comma-separated user ids and groups, as Jenkins' input reads it
+    gate_timeout: tuple[int, str] | None  # (time, unit) of the stage's timeout option
     branch: str | None
     skip_on_schedule: bool
     rollback_command: tuple[str, ...] | None
+    archive: str | None  # report glob archived after the stage, whatever its result
 
 
 @dataclass(frozen=True)
@@ -45,26 +48,35 @@ class JenkinsGroup:
     stages: tuple[JenkinsStage, ...]
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What the Jenkinsfile reads from the manifest's Jenkins settings."""
+
+    default_label: str | None
+    gpu_label: str | None
+    credential_ids: dict[tuple[str, str | None], str]  # (purpose, environment) -> credential id
+
+
 def render(pipeline: Pipeline, manifest: Manifest) -> str:
-    settings = _Settings(_label(manifest.runners.of("jenkins").gpu), dict(manifest.jenkins.credentials))
-    groups = tuple(_group(pipeline, settings, stage) for stage in pipeline.stages)
+    groups = tuple(_group(pipeline, _settings(manifest), stage) for stage in pipeline.stages)
     # A Multibranch project runs this one file on every branch: each schedule only on its own.
     by_branch = pipeline.schedules_by_branch if manifest.jenkins.kind == "multibranch" else ()
+    # `agent none` at the top, an agent per stage: a stage waiting for approval holds no executor.
     return render_template(
         "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups, crons_by_branch=by_branch,
-        agent_label=_label(manifest.runners.of("jenkins").default), agent_image=pipeline.images.default,
-        environment=pipeline.env + pipeline.variables, report_glob=f"{REPORT_DIR}/**",
+        environment=pipeline.env + pipeline.variables,
     )
 
 
-@dataclass(frozen=True)
-class _Settings:
-    gpu_label: str | None
-    credential_ids: dict[str, str]  # purpose -> Jenkins credential id (jenkins.credentials)
-
-
-def _label(names: tuple[str, ...]) -> str | None:
-    return names[0] if names else None
+def _settings(manifest: Manifest) -> _Settings:
+    runners = manifest.runners.of("jenkins")
+    ids: dict[tuple[str, str | None], str] = {(p, None): i for p, i in manifest.jenkins.credentials}
+    for env in manifest.deploy.environments if manifest.deploy else ():
+        if env.kubeconfig:
+            ids[("kubeconfig", env.name)] = env.kubeconfig
+        if env.registry:
+            ids[("registry", env.name)] = env.registry
+    return _Settings(runners.default[0] if runners.default else None, runners.gpu[0] if runners.gpu else None, ids)
 
 
 def _group(pipeline: Pipeline, settings: _Settings, stage: str) -> JenkinsGroup:
@@ -80,8 +92,9 @@ def _group(pipeline: Pipeline, settings: _Settings, stage: str) -> JenkinsGroup:
 
 
 def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
-    label = settings.gpu_label if job.gpu else None
-    image = pipeline.images.gpu if job.gpu and pipeline.images.gpu else None
+    images = pipeline.images
+    label = settings.gpu_label if job.gpu else settings.default_label
+    image = images.gpu if job.gpu and images.gpu else (None if job.gpu else images.default)
     env = job.env + ((("CI_GEN_TEST_IN_IMAGE", "1"),) if job.in_built_image else ())
     producers = [n for n in job.needs if OUT_DIR in pipeline.job(n).artifacts]
     return JenkinsStage(
@@ -89,14 +102,29 @@ def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
         agent_label=label,
         agent_image=image,
         environment=env,
-        # A purpose with no configured Jenkins credential id is left to the agent's environment.
-        bindings=tuple(Binding(BINDINGS[c.purpose][0], settings.credential_ids[c.purpose], BINDINGS[c.purpose][1])
-                       for c in job.credentials if c.purpose in settings.credential_ids),
+        # A purpose with no Jenkins credential id configured is left to the agent's environment.
+        bindings=tuple(_binding(c, settings.credential_ids[(c.purpose, c.environment)]) for c in job.credentials
+                       if (c.purpose, c.environment) in settings.credential_ids),
         unstash=tuple(producers),
         commands=(job.command,),
         stash_includes=",".join(f"{p}/**" for p in job.artifacts) or None,
         gate=job.gate.message if job.gate else None,
+        submitter=",".join(job.gate.submitters) or None if job.gate else None,
+        gate_timeout=_timeout(job.gate.timeout) if job.gate else None,
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
+        archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
     )
+
+
+_UNITS = {"s": "SECONDS", "m": "MINUTES", "h": "HOURS"}
+
+
+def _timeout(duration: str) -> tuple[int, str]:
+    return int(duration[:-1]), _UNITS[duration[-1]]
+
+
+def _binding(credential: Credential, credentials_id: str) -> Binding:
+    kind, variables = BINDINGS[credential.purpose]
+    return Binding(kind, credentials_id, variables)
