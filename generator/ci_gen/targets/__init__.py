@@ -12,6 +12,8 @@ TARGETS: dict[str, Target] = {
     "gitlab": Target("gitlab", "GitLab CI", ".gitlab-ci.yml", "#", default=True, runner_kind="runner tags"),
     "jenkins": Target("jenkins", "Jenkins", "Jenkinsfile", "//", default=True, runner_kind="agent label",
                       hashed_cron=True),
+    "github": Target("github", "GitHub Actions", ".github/workflows/ci-gen.yml", "#", default=False,
+                     runner_kind="runner labels"),
 }
 
 DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)
