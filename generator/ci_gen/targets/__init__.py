@@ -14,6 +14,8 @@ TARGETS: dict[str, Target] = {
                       hashed_cron=True),
     "github": Target("github", "GitHub Actions", ".github/workflows/ci-gen.yml", "#", default=False,
                      runner_kind="runner labels"),
+    "circleci": Target("circleci", "CircleCI", ".circleci/config.yml", "#", default=False,
+                       runner_kind="resource class"),
 }
 
 DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)
