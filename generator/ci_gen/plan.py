@@ -9,11 +9,9 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
-from .fingerprint import K8S_DIR, STEPS_DIR
+from .fingerprint import K8S_DIR, OUT_DIR, REPORT_DIR, STEPS_DIR
 from .manifest import Environment, Manifest
 
-OUT_DIR = ".ci-gen/out"
-REPORT_DIR = ".ci-gen/reports"
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
 # Report files the steps write, by the kind of report view that shows them.
