@@ -150,7 +150,7 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
 def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
     """A non-production environment never binds a production credential unless it says so."""
     environments = [e for e in _get(data, ("deploy", "environments")) or [] if isinstance(e, dict)]
-    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    if "jenkins" not in (data.get("targets") or DEFAULT_TARGETS):
         return []  # GitLab scopes KUBECONFIG per environment: the ids below are Jenkins'
     default = _get(data, ("jenkins", "credentials", "kubeconfig"))
     production: dict[str, dict[str, str]] = {"kubeconfig": {}, "registry": {}}
@@ -180,7 +180,7 @@ def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path |
 
 
 def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
-    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    if "jenkins" not in (data.get("targets") or DEFAULT_TARGETS):
         return []
     problems = []
     budget = _rollout_seconds(data.get("deploy") or {})
