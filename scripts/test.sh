@@ -24,8 +24,8 @@ if [ -x .ci/install-steps.sh ] || [ -f .ci/install-steps.sh ]; then
   bash .ci/install-steps.sh
 fi
 
-echo "== installing ci-gen with the test and steps extras (pip)"
-python3 -m pip install -q --disable-pip-version-check -e '.[test,steps]'
+echo "== installing ci-gen with the test, steps and run extras (pip)"
+python3 -m pip install -q --disable-pip-version-check -e '.[test,steps,run]'
 
 if command -v npm >/dev/null 2>&1 && ! command -v gitlab-ci-local >/dev/null 2>&1; then
   echo "== installing gitlab-ci-local 4.73.0 (npm; newer releases need Node 22)"

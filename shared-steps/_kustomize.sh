@@ -79,6 +79,17 @@ pull_secret_patch() {
   printf '          - name: %s\n' "$(yaml_q "$1")"
 }
 
+# Objects of the whole app, not of one colour or the canary copy: the stable apply owns them.
+# (A delete patch that matches nothing is a no-op, so apps without them are unaffected.)
+app_wide_deletes() {
+  local kind
+  for kind in HorizontalPodAutoscaler PodDisruptionBudget ServiceMonitor PrometheusRule; do
+    delete_kind_patch "$kind"
+  done
+  printf -- '- target: {kind: ConfigMap, name: %s}\n  patch: |-\n    $patch: delete\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: ignored}\n' \
+    "$(yaml_q "$APP-dashboard")"
+}
+
 variant_fields() {
   case "$1" in
     stable)
@@ -88,7 +99,8 @@ variant_fields() {
     color)
       printf 'nameSuffix: -%s\nlabels:\n- pairs: {color: %s}\n  includeSelectors: true\npatches:\n' "$2" "$2"
       sizing_patches
-      delete_kind_patch Service ;;
+      delete_kind_patch Service
+      app_wide_deletes ;;
     live-service)
       printf 'patches:\n- target: {kind: Service, name: %s}\n  patch: |-\n    - op: add\n      path: /spec/selector/color\n      value: %s\n' \
         "$(yaml_q "$APP")" "$2"
@@ -96,7 +108,8 @@ variant_fields() {
     canary)
       printf 'nameSuffix: -canary\nlabels:\n- pairs: {track: canary}\n  includeSelectors: true\npatches:\n'
       CI_GEN_REPLICAS="$2" sizing_patches
-      delete_kind_patch Service ;;
+      delete_kind_patch Service
+      app_wide_deletes ;;
     *) die "unknown kustomization variant $1" ;;
   esac
 }

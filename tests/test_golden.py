@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/ci-gen.yaml"))
 GOLDEN = sorted(p.parent for p in (REPO / "tests" / "golden").glob("*/ci-gen.yaml"))
 UPDATE = os.environ.get("CI_GEN_UPDATE_GOLDEN") == "1"
-PIPELINE_FILES = tuple(t.output for t in TARGETS.values()) + (".ci-gen/k8s/",)
+PIPELINE_FILES = tuple(t.output for t in TARGETS.values()) + (".ci-gen/k8s/", ".ci-gen/monitoring/")
 
 
 def rendered(case: Path) -> dict[str, bytes]:

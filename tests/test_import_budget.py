@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2")
+HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2", "grafana_foundation_sdk")
 
 
 def imported_modules(args: list[str], cwd: Path, exit_code: int = 0, cache: Path | None = None) -> set[str]:
@@ -98,3 +98,10 @@ def test_render_check_with_a_cold_cache_still_avoids_server_clients(rendered_rep
     modules = imported_modules(["render", "--check"], rendered_repo, cache=tmp_path)
     assert "ci_gen.render" in modules
     assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
+
+
+def test_run_imports_docker_only_to_talk_to_a_daemon(rendered_repo: Path) -> None:
+    # `ci-gen run` is the one command that imports the docker package, and only for a real run:
+    # listing the jobs or printing the API calls of a dry run needs no daemon and no client.
+    for args in (["run", "--list"], ["run", "--dry-run", "--only", "scan-secrets"]):
+        assert heavy(imported_modules(args, rendered_repo), ("docker",)) == [], args

@@ -145,6 +145,22 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     return command.run(ws, answers, fmt)
 
 
+@cli.command("import")
+@common
+@click.option("--force", is_flag=True, help="Replace an existing manifest.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the draft instead of writing it.")
+@click.option("--gitlab", "gitlab_file", metavar="FILE", help="Read this GitLab CI file (default: .gitlab-ci.yml if present).")
+@click.option("--jenkins", "jenkins_file", metavar="FILE", help="Read this Jenkinsfile (default: Jenkinsfile if present).")
+def import_(directory: str | None, manifest: str | None, fmt: str, force: bool, to_stdout: bool,
+            gitlab_file: str | None, jenkins_file: str | None) -> int:
+    """Draft ci-gen.yaml from a hand-written .gitlab-ci.yml and/or declarative Jenkinsfile."""
+    from .commands import import_ as command
+    from .workspace import workspace
+
+    options = command.ImportOptions(force, to_stdout, gitlab_file, jenkins_file)
+    return command.run(workspace(directory, manifest), options, fmt)
+
+
 @cli.command()
 @click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout to sync (default: .).")
 @click.option("--fleet", metavar="FILE", help="Sync every project of this fleet file instead of one checkout.")
@@ -183,6 +199,31 @@ def sync(directory: str | None, fleet: str | None, shard: str | None, report: st
         shard=parse_shard(shard) if shard else None, report=Path(report) if report else None,
         junit=Path(junit) if junit else None, jenkins_ini=Path(jenkins_ini) if jenkins_ini else None,
         output=fmt, **options))
+
+
+@cli.command("run")
+@common
+@click.argument("jobs", nargs=-1)
+@click.option("--list", "list_jobs", is_flag=True, help="Show the jobs that would run, with their images and needs.")
+@click.option("--dry-run", is_flag=True, help="Print the Docker Engine API calls instead of making them.")
+@click.option("--include-deploy", is_flag=True, help="Go on past the first deploy job (needs a reachable cluster).")
+@click.option("--only", is_flag=True, help="Run only the named jobs, not the jobs they need.")
+@click.option("--bind", is_flag=True, help="Mount the working tree instead of copying it (faster; jobs can change it).")
+@click.option("--artifacts", metavar="DIR", help="Keep each job's artifacts under DIR/<job>/.")
+@click.option("--var", "variables", metavar="K=V", multiple=True, help="Set a variable in every job (repeatable).")
+@click.option("--secret-file", metavar="FILE", help="NAME=VALUE lines: secrets for the jobs (never printed).")
+@click.option("--skip-gpu", is_flag=True, help="Skip GPU jobs when the daemon has no NVIDIA runtime.")
+@click.option("--network", default="bridge", show_default=True, help="Docker network mode of the job containers.")
+@click.option("--image", default="python:3.11-slim", show_default=True,
+              help="Image for jobs whose manifest names none (runners.images).")
+@click.option("--built-image", metavar="IMAGE", help="Image for the jobs that run in the app image (default NAME:<HEAD sha>).")
+@click.option("--clean", is_flag=True, help="Remove containers, volumes and networks left by a killed run.")
+def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tuple[str, ...], **options: Any) -> int:
+    """Run the pipeline's jobs locally in containers (Docker Engine API), up to the first deploy."""
+    from .commands import run as command
+    from .workspace import workspace
+
+    return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
 
 
 @cli.command()

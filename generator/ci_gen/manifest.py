@@ -115,6 +115,21 @@ class Canary:
 
 
 @dataclass(frozen=True)
+class Resources:
+    cpu: str | None
+    memory: str | None
+
+
+@dataclass(frozen=True)
+class Autoscale:
+    min: int
+    max: int
+    cpu_percent: int
+    requests_per_second: float | None
+    gpu_percent: int | None
+
+
+@dataclass(frozen=True)
 class Deploy:
     strategy: str
     canary: Canary | None
@@ -125,6 +140,23 @@ class Deploy:
     timeout: str
     environments: tuple[Environment, ...]
     network_policy: NetworkPolicy
+    resources: Resources | None = None
+    autoscale: Autoscale | None = None
+    smoke: str | None = None
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    metrics: str  # http
+    availability: float  # percent of non-5xx requests over 30 days
+    latency_threshold_ms: int
+    latency_percent: float  # percent of requests faster than the threshold
+    gpu: bool
+    operator: bool
+    prometheus: str | None
+    watch: str  # duration; "0s" (any zero) turns the watch off
+    labels: tuple[tuple[str, str], ...]
+    runbook: str | None
 
 
 @dataclass(frozen=True)
@@ -202,6 +234,7 @@ class Manifest:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     schedules: tuple[Schedule, ...]
+    monitoring: Monitoring | None = None
 
 
 def load_manifest(path: Path, repo_root: Path | None = None, display: str | None = None) -> Manifest:
@@ -237,6 +270,7 @@ def build(data: dict[str, Any], file: str) -> Manifest:
         variables=tuple((k, _text(v)) for k, v in data["variables"].items()),
         secrets=tuple(data["secrets"]),
         schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]),
+        monitoring=_monitoring(data["monitoring"]) if "monitoring" in data else None,
     )
 
 
@@ -300,8 +334,15 @@ def _deploy(data: dict[str, Any], jenkins_credentials: dict[str, str]) -> Deploy
     policy = data["network_policy"]
     network_policy = NetworkPolicy(policy["enabled"], tuple(policy["ingress_namespaces"]),
                                    tuple(policy["prometheus_namespaces"]), policy["same_namespace"])
+    resources = Resources(data["resources"].get("cpu"), data["resources"].get("memory")) if "resources" in data else None
+    autoscale = None
+    if "autoscale" in data:
+        a = data["autoscale"]
+        rps = a.get("requests_per_second")
+        autoscale = Autoscale(a["min"], a["max"], a["cpu_percent"], None if rps is None else float(rps), a.get("gpu_percent"))
     return Deploy(data["strategy"], canary, scale_down, data.get("manifests"), data["port"],
-                  data["health_path"], data["timeout"], environments, network_policy)
+                  data["health_path"], data["timeout"], environments, network_policy, resources, autoscale,
+                  data.get("smoke"))
 
 
 def _approval(value: bool | dict[str, Any]) -> Approval | None:
@@ -310,6 +351,16 @@ def _approval(value: bool | dict[str, Any]) -> Approval | None:
     # `approval: true` means the object form with every default, read from the schema
     data = value if isinstance(value, dict) else approval_defaults()
     return Approval(tuple(data["users"]), tuple(data["groups"]), data["required"], data["timeout"])
+
+
+def _monitoring(data: dict[str, Any]) -> Monitoring:
+    slo, latency = data["slo"], data["slo"]["latency"]
+    return Monitoring(
+        metrics=data["metrics"], availability=float(slo["availability"]),
+        latency_threshold_ms=int(latency["threshold_ms"]), latency_percent=float(latency["percent"]),
+        gpu=data["gpu"], operator=data["operator"], prometheus=data.get("prometheus"), watch=data["watch"],
+        labels=tuple(sorted((str(k), str(v)) for k, v in data["labels"].items())), runbook=data.get("runbook"),
+    )
 
 
 def _runners(data: dict[str, Any]) -> Runners:

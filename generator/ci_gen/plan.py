@@ -12,6 +12,7 @@ from . import __version__
 from .fingerprint import K8S_DIR, OUT_DIR, REPORT_DIR, STEPS_DIR
 from .manifest import Environment, Manifest
 
+SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
 # Report files the steps write, by the kind of report view that shows them.
@@ -251,6 +252,14 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
             gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
             rollback_on_failure=True, skip_on_schedule=True,
         ))
+        watch = watch_period(manifest, env)
+        if deploy.smoke or watch:
+            jobs.append(Job(
+                name=f"verify-{env.name}", stage=f"verify-{env.name}", step="verify", action="verify",
+                needs=(f"deploy-{env.name}",), env=_verify_env(manifest, env, watch),
+                credentials=tuple(c for c in _deploy_credentials(env) if c.purpose == "kubeconfig"),
+                branch=branch, skip_on_schedule=True,
+            ))
     return jobs
 
 
@@ -266,6 +275,32 @@ def _deploy_credentials(env: Environment) -> tuple[Credential, ...]:
     if env.registry:  # an environment with a registry account of its own
         creds.append(Credential("registry", env.name))
     return tuple(creds)
+
+
+def watch_period(manifest: Manifest, env: Environment) -> str | None:
+    """The post-deploy watch of `env`: the last environment's, unless `watch` is zero."""
+    mon, deploy = manifest.monitoring, manifest.deploy
+    if mon is None or deploy is None or env != deploy.environments[-1]:
+        return None
+    return None if mon.watch.rstrip("smh").lstrip("0") == "" else mon.watch
+
+
+def _verify_env(manifest: Manifest, env: Environment, watch: str | None) -> tuple[tuple[str, str], ...]:
+    deploy = manifest.deploy
+    assert deploy is not None
+    # the rollout's variables too: a breach runs the same `rollout rollback` as a failed deploy
+    values = dict(_rollout_env(manifest, env))
+    prometheus = (manifest.monitoring and manifest.monitoring.prometheus) or (deploy.canary and deploy.canary.prometheus)
+    values.update({
+        "CI_GEN_SERVICE_URL": f"http://{manifest.name}.{env.namespace}.svc.cluster.local:{deploy.port}",
+        "CI_GEN_SMOKE": deploy.smoke or "",
+        "CI_GEN_WATCH": watch or "0s",
+        "CI_GEN_SLI_FILE": SLI_FILE,
+    })
+    if prometheus:
+        values["CI_GEN_PROMETHEUS_URL"] = prometheus
+    return tuple(values.items())
+
 
 
 def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str], ...]:
@@ -292,6 +327,7 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
             ("CI_GEN_PROMETHEUS_URL", c.prometheus),
             ("CI_GEN_MAX_ERROR_RATE", repr(c.max_error_rate)),
             ("CI_GEN_MAX_P90_LATENCY_MS", repr(c.max_p90_latency_ms)),
+            ("CI_GEN_SLI_FILE", SLI_FILE),
         ]
     if deploy.strategy == "blue-green":
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))

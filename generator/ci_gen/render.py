@@ -44,6 +44,10 @@ def render_manifest(manifest: Manifest, manifest_bytes: bytes, targets: tuple[st
     files.update(step_files())
     if manifest.deploy is not None and manifest.deploy.manifests is None:
         files.update(k8s_files(manifest))
+    if manifest.deploy is not None:
+        from .monitoring.files import monitoring_files
+
+        files.update(monitoring_files(manifest, K8S_DIR if manifest.deploy.manifests is None else None, with_header))
     files[LOCK_FILE] = lock_bytes(files, inputs_digest(manifest_bytes), manifest)
     return Rendered(files)
 
@@ -101,6 +105,7 @@ def k8s_files(manifest: Manifest) -> dict[str, bytes]:
                 f"k8s/{name}", app=manifest.name, image_name=manifest.image.name, env=env,
                 strategy=manifest.deploy.strategy, port=manifest.deploy.port,
                 health_path=manifest.deploy.health_path, policy=manifest.deploy.network_policy,
+                resources=manifest.deploy.resources,
             )
             path = f"{K8S_DIR}/{env.name}/{name[:-3]}"
             files[path] = with_header(body, "#", manifest.file).encode("utf-8")

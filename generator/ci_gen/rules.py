@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .errors import Problem
+from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .schema import dotted
 from .targets import DEFAULT_TARGETS, TARGETS
@@ -310,4 +311,5 @@ RULES: tuple[Rule, ...] = (
     check_multibranch,
     check_environment_credentials,
     check_approvals,
+    check_operate,
 )

@@ -8,11 +8,12 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .data import schema_path
 from .errors import Problem
 from .schemacheck import conforms
+from .yamlints import SpelledInt
 from .yamlio import Document
 
 
@@ -26,15 +27,40 @@ def load_schema(name: str = "manifest") -> dict[str, Any]:
 def schema_problems(doc: Document, schema_name: str = "manifest") -> list[Problem]:
     """Every schema violation in `doc`, located and worded for a person."""
     schema = load_schema(schema_name)
+    problems = [_at(doc, path, _rewritten_int(number)) for path, number in _spelled_ints(doc.data, schema, schema, ())]
     if conforms(doc.data, schema):
-        return []  # proven valid without importing jsonschema: the pre-commit path stays fast
+        return problems  # proven valid without importing jsonschema: the pre-commit path stays fast
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema)
-    problems = []
     for error in validator.iter_errors(doc.data):
         problems.extend(_to_problems(doc, error))
     return problems
+
+
+def _spelled_ints(value: Any, node: Any, root: dict[str, Any],
+                  path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], SpelledInt]]:
+    """Integers YAML rewrote (`0755`, `0x1F`, `1_000`) where the schema also takes a string, so
+    they would pass as "755", "31", "1000". A field that takes only strings is jsonschema's case."""
+    if not isinstance(node, dict):
+        return
+    node = _resolve(node, root)
+    if isinstance(value, SpelledInt):
+        types = node.get("type")
+        if isinstance(types, list) and "string" in types:
+            yield path, value
+    elif isinstance(value, dict):
+        properties = node.get("properties", {})
+        for key, item in value.items():
+            yield from _spelled_ints(item, properties.get(key, node.get("additionalProperties")), root, path + (key,))
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from _spelled_ints(item, node["items"], root, path + (i,))
+
+
+def _rewritten_int(value: SpelledInt) -> str:
+    return (f"{value.spelling} is read by YAML as the number {int(value)}; "
+            f"quote it (\"{value.spelling}\") so YAML keeps it as written")
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -65,6 +91,8 @@ def _to_problems(doc: Document, error: Any) -> list[Problem]:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         hint = "; quote it (\"3.10\") so YAML keeps it as written" if isinstance(error.instance, float) else ""
+        if isinstance(error.instance, SpelledInt) and "string" in str(expected):
+            return [_at(doc, path, f"expected {expected}, got integer: {_rewritten_int(error.instance)}")]
         return [_at(doc, path, f"expected {expected}, got {_json_type(error.instance)}{hint}")]
     if validator == "pattern":
         description = error.schema.get("description", "")

@@ -1,7 +1,8 @@
 """Reading YAML input files safely, keeping line/column positions for error messages.
 
-Inputs come from repositories we do not control, so size, encoding and alias expansion are
-bounded before anything else looks at the data.
+Inputs come from repositories we do not control, so size, encoding, nesting depth and alias
+expansion are bounded before anything else looks at the data (see docs/security.md, "Parser
+limits").
 """
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError, Problem
+from .yamlints import SpelledInt, constructor_class, describe
+from .yamllimits import C_LOADER_MAX_BOUND, MAX_DEPTH, depth_problem_message, limited_composer, nesting_bound
 
 MAX_BYTES = 1024 * 1024  # a manifest is a few KB; anything this big is a mistake or an attack
 MAX_NODES = 20_000  # bounds alias expansion ("billion laughs") when converting to plain data
+MAX_EXPANDED_CHARS = 1024 * 1024  # text once aliases are expanded: what a render could write
 
 
 class Document:
@@ -75,44 +79,37 @@ def decode(raw: bytes, display: str) -> str:
         raise ManifestError([Problem(display, line, 1, "", "not UTF-8 text")]) from None
 
 
-MAX_FLOW_DEPTH = 64  # a manifest nests a handful of levels; ruamel's scanner is quadratic in depth
-_FLOW_TOKENS = re.compile(r""""(?:\\.|[^"\\])*"|'(?:''|[^'])*'|#[^\n]*|[\[\]{}]""")
-
-
-def _check_flow_depth(text: str, display: str) -> None:
-    """Refuse deeply nested `[`/`{` before parsing: thousands of levels take ruamel seconds.
-
-    Quoted strings and comments are skipped; where a plain scalar fools the scan it can only
-    undercount, and the parser's own recursion limit still bounds the rest."""
-    depth = 0
-    for token in _FLOW_TOKENS.finditer(text):
-        char = token.group()
-        if char in "[{":
-            depth += 1
-            if depth > MAX_FLOW_DEPTH:
-                line = text.count("\n", 0, token.start()) + 1
-                raise ManifestError([Problem(display, line, 1, "", f"YAML nested more than {MAX_FLOW_DEPTH} levels deep; refusing")])
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-
-
 def parse(text: str, display: str) -> Document:
-    """Parse YAML text (duplicate keys rejected, nodes bounded) into a Document."""
-    _check_flow_depth(text, display)
-    data = _fast_load(text, display)
+    """Parse YAML text (duplicate keys rejected; size, depth and alias expansion bounded) into a
+    Document. Every reader of a manifest or fleet file comes through here."""
+    _check_text(text, display)
+    data = _fast_load(text, display) if nesting_bound(text) <= C_LOADER_MAX_BOUND else None
     if data is not None:
         return Document(display, data, text)
     tree = _load_round_trip(text, display)
     try:
         data = to_plain(tree, display)
     except RecursionError:
-        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
+        raise ManifestError([Problem(display, 1, 1, "", depth_problem_message())]) from None
     return Document(display, data, text, tree)
+
+
+def _check_text(text: str, display: str) -> None:
+    """The limits `decode` applies to bytes, for text that arrived as a str (the library API)."""
+    size = len(text)  # characters: a lower bound of the UTF-8 size, and exact for ASCII
+    if MAX_BYTES // 4 < size <= MAX_BYTES:
+        size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise ManifestError([Problem(display, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")])
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ManifestError([Problem(display, line, 1, "", "binary file (NUL bytes), expected YAML text")])
 
 
 def _fast_load(text: str, display: str) -> Any:
     """Plain data via the C loader, or None when it is unavailable or the input is not clean
-    (any error, a non-string key): the round-trip loader then finds and locates the problem."""
+    (any error, a non-string key, a limit reached): the round-trip loader then finds and locates
+    the problem. Only called on text whose nesting bound is small: deeper input crashes it."""
     from ruamel.yaml.error import YAMLError
 
     yaml = _c_loader()
@@ -133,9 +130,11 @@ def _c_loader() -> Any:
     loader = getattr(_LOADERS, "c", False)
     if loader is False:
         from ruamel.yaml import YAML
+        from ruamel.yaml.constructor import SafeConstructor
         from ruamel.yaml.main import CParser  # type: ignore[attr-defined]  # None without the C extension
 
         loader = YAML(typ="safe", pure=False)
+        loader.Constructor = constructor_class(SafeConstructor)
         loader = loader if CParser is not None and loader.Parser is CParser else None
         _LOADERS.c = loader
     return loader
@@ -143,10 +142,13 @@ def _c_loader() -> Any:
 
 def _load_round_trip(text: str, display: str) -> Any:
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import RoundTripConstructor
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
+    yaml.Composer = limited_composer()
+    yaml.Constructor = constructor_class(RoundTripConstructor)
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as exc:
@@ -160,59 +162,89 @@ def _load_round_trip(text: str, display: str) -> Any:
         raise ManifestError([Problem(display, line, col, "", message)]) from None
     except YAMLError as exc:
         raise ManifestError([Problem(display, 1, 1, "", _first_line(str(exc)))]) from None
-    except RecursionError:  # ruamel's composer recurses per nesting level: bad input, not a bug
-        raise ManifestError([Problem(display, 1, 1, "", "YAML nested too deeply; refusing")]) from None
+    except RecursionError:  # a backstop: the composer refuses depth past MAX_DEPTH first
+        raise ManifestError([Problem(display, 1, 1, "", depth_problem_message())]) from None
     if tree is None:
         raise ManifestError([Problem(display, 1, 1, "", "empty file, expected a YAML mapping")])
     return tree
 
 
 def to_plain(node: Any, display: str) -> Any:
-    """Convert a ruamel tree into dicts/lists/scalars, refusing runaway alias expansion."""
-    budget = [MAX_NODES]
+    """Convert a loaded tree into dicts/lists/scalars, refusing what must not reach a template.
 
-    def walk(value: Any) -> Any:
+    Aliases are expanded here, each time they are used, so this is where expansion is bounded:
+    by node count (a billion tiny laughs) and by characters of text (one 500 KB string aliased a
+    thousand times is 500 MB of output once rendered), and by depth (aliases of aliases)."""
+    budget = [MAX_NODES, MAX_EXPANDED_CHARS]
+
+    def fail(container: Any, key: Any, message: str, key_of: bool = False) -> ManifestError:
+        line, col = _position(container, key, key_of)
+        return ManifestError([Problem(display, line, col, "", message)])
+
+    def walk(value: Any, container: Any, key: Any, depth: int) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
-            raise ManifestError([Problem(display, 1, 1, "", f"more than {MAX_NODES:,} YAML nodes (alias expansion?); refusing")])
-        if isinstance(value, dict):
-            for key in value:
-                if not isinstance(key, str):
+            raise fail(container, key, f"more than {MAX_NODES:,} YAML nodes (alias expansion?); refusing")
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise fail(container, key, depth_problem_message())
+            if isinstance(value, list):
+                return [walk(v, value, i, depth + 1) for i, v in enumerate(value)]
+            plain = {}
+            for k, v in value.items():
+                if not isinstance(k, str):
                     # `1:`, `null:` or `0x1F:` would reach templates as non-strings (or as '31')
-                    raise ManifestError([_key_problem(value, key, display)])
-            return {str(k): walk(_text_checked(value, k, v, display)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(_text_checked(value, i, v, display)) for i, v in enumerate(value)]
+                    raise ManifestError([_key_problem(value, k, display)])
+                spend(value, k, k, key_of=True)
+                plain[str(k)] = walk(v, value, k, depth + 1)
+            return plain
         if isinstance(value, str):
-            if _SURROGATE.search(value):
-                # "\ud800" in a quoted scalar: no encoder (nor GitLab's YAML parser) accepts it
-                raise ManifestError([Problem(display, 1, 1, "", f"{value[:40]!r}: a lone Unicode surrogate is not text")])
+            spend(container, key, value)
             return str(value)  # drop ruamel's scalar-string subclasses
         if type(value).__name__ == "TaggedScalar" and str(getattr(value, "tag", "")).endswith(":str"):
-            return str(value.value)  # round-trip keeps `!!str 12` tagged; the C loader gives '12'
+            text = str(value.value)  # round-trip keeps `!!str 12` tagged; the C loader gives '12'
+            spend(container, key, text)
+            return text
         if isinstance(value, bool):
             return bool(value)
+        if isinstance(value, SpelledInt):
+            return value  # validation refuses it where a string is expected
         if isinstance(value, int):
             return int(value)
         if isinstance(value, float):
             return float(value)
         return value
 
-    return walk(node)
+    def spend(container: Any, key: Any, text: str, key_of: bool = False) -> None:
+        budget[1] -= len(text)
+        if budget[1] < 0:
+            raise fail(container, key, f"more than {MAX_EXPANDED_CHARS:,} characters of text once aliases "
+                                       "are expanded (alias expansion?); refusing", key_of=True)  # the alias's key, not its anchor
+        if _SURROGATE.search(text):
+            # "\ud800" in a quoted scalar: no encoder (nor GitLab's YAML parser) accepts it
+            raise fail(container, key, f"{text[:40]!r}: a lone Unicode surrogate is not text", key_of)
+        if "\x00" in text:
+            # "\0" in a quoted scalar: C strings (shell, the JVM's environment) end at a NUL
+            where = "key" if key_of else "value"
+            raise fail(container, key, f"{text[:40]!r}: a NUL character is not allowed in a {where}", key_of)
+
+    return walk(node, None, None, 1)
 
 
-def _text_checked(container: Any, key: Any, value: Any, display: str) -> Any:
-    """`value`, unless it is a string with a lone surrogate ("\\ud800" in a quoted scalar): no
-    encoder, nor GitLab's YAML parser, accepts one, so it is refused where it stands."""
-    if isinstance(value, str) and _SURROGATE.search(value):
-        lc = getattr(container, "lc", None)
-        try:
-            line, col = (lc.value(key) if isinstance(container, dict) else lc.item(key)) if lc else (0, 0)
-        except (AttributeError, KeyError, IndexError, TypeError):
+def _position(container: Any, key: Any, key_of: bool = False) -> tuple[int, int]:
+    """1-based (line, col) of `container[key]` (or of the key itself) in a round-trip tree;
+    (1, 1) for plain data."""
+    lc = getattr(container, "lc", None)
+    try:
+        if lc is None:
             line, col = 0, 0
-        message = f"{value[:40]!r}: a lone Unicode surrogate is not text"
-        raise ManifestError([Problem(display, line + 1, col + 1, "", message)])
-    return value
+        elif isinstance(container, dict):
+            line, col = lc.key(key) if key_of else lc.value(key)
+        else:
+            line, col = lc.item(key)
+    except (AttributeError, KeyError, IndexError, TypeError):
+        line, col = 0, 0
+    return line + 1, col + 1
 
 
 def _key_problem(mapping: Any, key: Any, display: str) -> Problem:
@@ -220,7 +252,8 @@ def _key_problem(mapping: Any, key: Any, display: str) -> Problem:
         line, col = mapping.lc.key(key)
     except (AttributeError, KeyError, TypeError):
         line, col = 0, 0
-    text = repr(key) if len(repr(key)) <= 40 else repr(key)[:37] + "..."
+    shown = describe(key)
+    text = shown if len(shown) <= 40 else shown[:37] + "..."
     return Problem(display, line + 1, col + 1, "", f"key {text} is not a string; quote it")
 
 

@@ -58,7 +58,7 @@ CASES: dict[str, tuple[Callable[[Path], object], str]] = {
     "not-utf8": (write("version: 1\nname: caf\xe9\n".encode("latin-1")), "not UTF-8"),
     # 50,000 levels: refused by the pre-scan at once (ruamel alone takes seconds past a few thousand)
     "deep-flow-nesting": (write(b"version: 1\nx: " + b"[" * 50_000 + b"]" * 50_000 + b"\n"), "nested more than 64 levels deep"),
-    "deep-block-nesting": (write(b"x:\n" + b"".join(b" " * i + b"- \n" for i in range(1, 1200))), "nested too deeply"),
+    "deep-block-nesting": (write(b"x:\n" + b"".join(b" " * i + b"- \n" for i in range(1, 1200))), "nested more than 64 levels deep"),
     "non-string-key": (write(b"version: 1\nname: x\nimage: {name: x}\nvariables: {0x1F: a}\n"), "is not a string"),
     "two-documents": (write(b"version: 1\n---\nversion: 2\n"), "expected a single document"),
     "dev-zero-symlink": (lambda path: path.symlink_to("/dev/zero"), "outside the repository"),

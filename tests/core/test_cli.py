@@ -97,10 +97,12 @@ def test_validate_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     payload = json.loads(run_main(["validate", "-C", str(repo), "-o", "json"], capsys).out)
     assert (payload["valid"], payload["problems"], payload["name"]) == (True, [], "fraud-detector")
     edit(repo / "ci-gen.yaml", "replicas: 6", "replicas: six")
+    # the example grows; the line is where the edit landed
+    line = (repo / "ci-gen.yaml").read_text().splitlines().index("      replicas: six") + 1
     outcome = run_main(["validate", "-C", str(repo), "--output", "json"], capsys)
     assert outcome.code == 1 and outcome.err == ""
     assert json.loads(outcome.out)["problems"] == [{
-        "file": "ci-gen.yaml", "line": 48, "column": 7, "path": "deploy.environments[1].replicas",
+        "file": "ci-gen.yaml", "line": line, "column": 7, "path": "deploy.environments[1].replicas",
         "message": "expected integer, got string"}]
 
 

@@ -275,3 +275,25 @@ def render_k8s(dest: Path, *, app: str = "fraud-detector", image_name: str = "re
                                        health_path=health_path, policy=policy or PolicyContext()))
         written.append(out)
     return written
+
+
+SLI_MANIFEST = """\
+version: 1
+name: fraud-detector
+image: {name: reg.example.com/ml/fraud-detector}
+monitoring: {slo: {availability: 99.9, latency: {threshold_ms: 250, percent: 99}}}
+deploy:
+  environments: [{name: staging, kubernetes: {namespace: ml}}]
+"""
+
+
+def write_sli(repo: Path, manifest: str = SLI_MANIFEST) -> Path:
+    """Write .ci-gen/monitoring/sli.json into `repo` as `ci-gen render` does; return its path."""
+    from ci_gen.manifest import load_manifest_text
+    from ci_gen.monitoring.sli import SLI_FILE, sli_json
+
+    path = repo / SLI_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sli_json(load_manifest_text(manifest)))
+    return path
+

@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.steps.conftest import step_module
+from tests.steps.conftest import step_module, write_sli
 from tests.tools import require
 
 canary = step_module("_canary")
+_sli = step_module("_sli")
+
+
+@pytest.fixture(scope="module")
+def sli(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The SLI definition `ci-gen render` writes, as the step reads it."""
+    return _sli.load(str(write_sli(tmp_path_factory.mktemp("sli"))))
 
 
 @pytest.mark.parametrize("error_rate, p90, promote, reason", [
@@ -59,9 +66,9 @@ tests:
 
 
 @pytest.mark.heavy
-def test_promtool_checks_the_analysis_queries(tmp_path: Path) -> None:
+def test_promtool_checks_the_analysis_queries(tmp_path: Path, sli: dict) -> None:
     promtool = require("promtool", "apt-get install prometheus")
-    (tmp_path / "rules.yml").write_text(canary.rules_yaml(canary.selector("fraud-detector"), "5m"))
+    (tmp_path / "rules.yml").write_text(canary.rules_yaml(sli, canary.selector("fraud-detector"), "5m"))
     (tmp_path / "test.yml").write_text(PROMTOOL_TEST)
     check = subprocess.run([promtool, "check", "rules", "rules.yml"], cwd=tmp_path,
                            capture_output=True, text=True, check=False)
@@ -72,7 +79,7 @@ def test_promtool_checks_the_analysis_queries(tmp_path: Path) -> None:
 
 
 @pytest.mark.heavy
-def test_analysis_against_a_real_prometheus(prometheus) -> None:
+def test_analysis_against_a_real_prometheus(prometheus, sli: dict) -> None:
     import time
 
     urls = {"healthy": prometheus(True), "failing": prometheus(False)}
@@ -80,7 +87,7 @@ def test_analysis_against_a_real_prometheus(prometheus) -> None:
     deadline = time.monotonic() + 30
     verdicts = {}
     while time.monotonic() < deadline:  # until each server holds enough scrapes for rate()
-        verdicts = {k: canary.analyse(u, sel, "5s", 0.01, 250.0) for k, u in urls.items()}
+        verdicts = {k: canary.analyse(u, sli, sel, "5s", 0.01, 250.0) for k, u in urls.items()}
         if all(v.error_rate is not None and v.p90_ms is not None for v in verdicts.values()):
             break
         time.sleep(1)
@@ -89,3 +96,19 @@ def test_analysis_against_a_real_prometheus(prometheus) -> None:
     assert not verdicts["failing"].promote
     assert verdicts["failing"].error_rate == pytest.approx(0.02, rel=0.05)
     assert verdicts["failing"].p90_ms > 250
+
+
+def test_the_analysis_reads_the_rendered_sli_definition(sli: dict) -> None:
+    """One definition: the canary's PromQL is sli.py's template, not a copy of its own."""
+    from ci_gen.monitoring import sli as generator_sli
+
+    sel = canary.selector("fraud-detector")
+    assert canary.error_rate_query(sli, sel, "5m") == generator_sli.expand(generator_sli.TEMPLATES["error_ratio"], sel, "5m")
+    assert canary.p90_ms_query(sli, sel, "5m") == generator_sli.expand(generator_sli.TEMPLATES["latency_p90_ms"], sel, "5m")
+
+
+def test_a_missing_sli_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(["python3", str(Path(canary.__file__)), "analyse", "--sli", str(tmp_path / "none.json"),
+                             "--prometheus", "http://127.0.0.1:9", "--app", "a"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "run `ci-gen render`" in result.stderr

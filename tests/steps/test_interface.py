@@ -9,8 +9,8 @@ import pytest
 from tests.steps.conftest import STEPS
 from tests.tools import require
 
-STEP_NAMES = ("convert-model", "build-image", "run-test", "scan", "sign", "rollout")
-SHELL_SCRIPTS = ("build-image", "run-test", "scan", "sign", "rollout",
+STEP_NAMES = ("convert-model", "build-image", "run-test", "scan", "sign", "rollout", "verify")
+SHELL_SCRIPTS = ("build-image", "run-test", "scan", "sign", "rollout", "verify",
                  "_common.sh", "_build_backends.sh", "_kustomize.sh", "_rollout_strategies.sh")
 
 
@@ -45,6 +45,7 @@ def test_help_prints_the_header(name: str, run_step) -> None:
 
 
 @pytest.mark.parametrize("name, args", [("scan", ["bogus"]), ("sign", ["bogus"]), ("rollout", ["bogus"]),
+                                        ("verify", ["bogus"]),
                                         ("build-image", ["--frobnicate"]), ("run-test", ["extra"]),
                                         ("convert-model", ["--frobnicate"])])
 def test_bad_arguments_fail_with_one_line_and_exit_2(name: str, args: list[str], run_step) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.steps.conftest import render_k8s
+from tests.steps.conftest import render_k8s, write_sli
 
 pytestmark = pytest.mark.heavy
 APP = "fraud-detector"
@@ -17,6 +17,7 @@ BROKEN = f"{NAME}:broken"  # the fake never makes pods of a "broken" image avail
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:
     render_k8s(tmp_path / ".ci-gen" / "k8s" / "staging", app=APP, image_name=NAME)
+    write_sli(tmp_path)  # the canary analysis reads its PromQL from it
     return tmp_path / ".ci-gen" / "k8s" / "staging"
 
 

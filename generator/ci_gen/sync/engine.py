@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..errors import CiGenError, UserError
 from ..paths import manifest_escape_reason
 from ..redaction import public_url
+from ..yamlio import read_text
 from . import gitlab as gitlab_mod
 from . import jenkins as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
@@ -102,7 +103,7 @@ class Engine:
             if reason := manifest_escape_reason(source.local_path, path):
                 work.result.fail(f"{source.origin}: {MANIFEST_NAME}: {reason}")
                 return None
-            return path.read_text(encoding="utf-8")
+            return read_text(path, MANIFEST_NAME)  # the limits and errors of `validate`
         if self.gitlab is None:
             work.result.fail(f"{source.origin}: no GitLab server configured to read {source.gitlab_path}")
             return None

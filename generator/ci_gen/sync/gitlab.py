@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ManifestError, Problem
+from ..yamlio import MAX_BYTES, decode
 from .gitlab_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
                                   wanted_protections)
 from .gitlab_files import file_actions, folders_to_list, virtual_tree
@@ -20,6 +22,7 @@ from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_
 from .model import Change
 
 MANIFEST = "ci-gen.yaml"
+CHUNK = 64 * 1024
 MR_TITLE = "ci-gen: update generated CI files"
 
 
@@ -76,14 +79,24 @@ class GitLabBackend:
         import gitlab
 
         try:
-            raw = self.project(path).files.raw(MANIFEST, ref=ref)
+            # Streamed and cut off past the limit: a project's file must not decide how much
+            # memory a fleet sync uses. The same checks as a local read then apply.
+            chunks = self.project(path).files.raw(MANIFEST, ref=ref, streamed=True, iterator=True, chunk_size=CHUNK)
+            raw = bytearray()
+            for chunk in chunks:
+                raw += chunk
+                if len(raw) > MAX_BYTES:
+                    break
         except gitlab.GitlabGetError as exc:
             if exc.response_code == 404 and "Project" in str(exc.error_message):
                 raise ValueError(f"GitLab project {path} not found (or the token cannot see it)") from None
             if exc.response_code == 404:
                 return None
             raise
-        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        if len(raw) > MAX_BYTES:
+            message = f"file is over {MAX_BYTES:,} bytes (not read further); the limit is {MAX_BYTES:,}"
+            raise ManifestError([Problem(MANIFEST, 1, 1, "", message)])
+        return decode(bytes(raw), MANIFEST)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
         if target.ref or target.default_branch:

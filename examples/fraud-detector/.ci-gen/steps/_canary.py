@@ -1,55 +1,43 @@
 """Canary analysis for `rollout`: error rate and p90 latency of the canary from Prometheus.
 
-Standard library only. The app must expose (the Prometheus client libraries' defaults):
+Standard library only. The PromQL comes from the SLI definition ci-gen renders
+(`.ci-gen/monitoring/sli.json`, see _sli.py): the same queries as the recording rules, the
+alerts and the dashboard. With the default (http) metrics the app exposes
   http_requests_total{code="..."}                 counter, one series per status code
   http_request_duration_seconds_bucket{le="..."}  histogram of request latency
 and Prometheus must attach the pod labels `app` and `track` (track="canary" on canary pods).
 
 Command line:
-  _canary.py analyse --prometheus URL --app APP --window 5m --max-error-rate 0.01 --max-p90-ms 250
-  _canary.py rules --app APP --window 5m      (the same queries as Prometheus recording rules)
-Exit 0: promote; 1: roll back (reason on stderr); 2: bad arguments or Prometheus unreachable.
+  _canary.py analyse --sli FILE --prometheus URL --app APP --window 5m --max-error-rate 0.01 --max-p90-ms 250
+  _canary.py rules --sli FILE --app APP --window 5m   (the same queries as Prometheus recording rules)
+Exit 0: promote; 1: roll back (reason on stderr); 2: bad arguments, no SLI file or Prometheus unreachable.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
+
+import _sli
 
 
 def selector(app: str, track: str = "canary", extra: str = "") -> str:
-    # label values are quoted with json.dumps: same escaping rules as PromQL strings
-    terms = [f"app={json.dumps(app)}", f"track={json.dumps(track)}"] + ([extra] if extra else [])
+    terms = [_sli.matcher("app", app), _sli.matcher("track", track)] + ([extra] if extra else [])
     return ",".join(terms)
 
 
-def error_rate_query(sel: str, window: str) -> str:
-    return (f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{window}]))'
-            f" / sum(rate(http_requests_total{{{sel}}}[{window}]))")
+def error_rate_query(sli: dict[str, Any], sel: str, window: str) -> str:
+    return _sli.expand(sli, "error_ratio", sel, window)
 
 
-def p90_ms_query(sel: str, window: str) -> str:
-    return (f"histogram_quantile(0.9, sum by (le) "
-            f"(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}]))) * 1000")
+def p90_ms_query(sli: dict[str, Any], sel: str, window: str) -> str:
+    return _sli.expand(sli, "latency_p90_ms", sel, window)
 
 
-def query(base_url: str, promql: str, timeout: float = 10.0) -> float | None:
-    """One instant query; None when the result is empty or NaN (no traffic yet)."""
-    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - URL from the manifest
-        body = json.load(response)
-    if body.get("status") != "success":
-        raise RuntimeError(f"Prometheus query failed: {body.get('error', body)}")
-    result = body["data"]["result"]
-    if not result:
-        return None
-    value = float(result[0]["value"][1])
-    return None if math.isnan(value) else value
+query = _sli.query
 
 
 @dataclass
@@ -78,21 +66,23 @@ def judge(error_rate: float | None, p90_ms: float | None,
     return verdict
 
 
-def analyse(base_url: str, sel: str, window: str, max_error_rate: float, max_p90_ms: float) -> Verdict:
-    return judge(query(base_url, error_rate_query(sel, window)), query(base_url, p90_ms_query(sel, window)),
+def analyse(base_url: str, sli: dict[str, Any], sel: str, window: str, max_error_rate: float,
+            max_p90_ms: float) -> Verdict:
+    return judge(query(base_url, error_rate_query(sli, sel, window)), query(base_url, p90_ms_query(sli, sel, window)),
                  max_error_rate, max_p90_ms)
 
 
-def rules_yaml(sel: str, window: str) -> str:
+def rules_yaml(sli: dict[str, Any], sel: str, window: str) -> str:
     """Recording rules with exactly the analysis queries, for `promtool test rules`."""
     return ("groups:\n- name: ci-gen-canary\n  rules:\n"
-            f"  - record: ci_gen:canary_error_rate\n    expr: {json.dumps(error_rate_query(sel, window))}\n"
-            f"  - record: ci_gen:canary_p90_ms\n    expr: {json.dumps(p90_ms_query(sel, window))}\n")
+            f"  - record: ci_gen:canary_error_rate\n    expr: {json.dumps(error_rate_query(sli, sel, window))}\n"
+            f"  - record: ci_gen:canary_p90_ms\n    expr: {json.dumps(p90_ms_query(sli, sel, window))}\n")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="_canary.py")
     parser.add_argument("command", choices=("analyse", "rules"))
+    parser.add_argument("--sli", default=".ci-gen/monitoring/sli.json")
     parser.add_argument("--prometheus", default="")
     parser.add_argument("--app", required=True)
     parser.add_argument("--selector", default="", help="extra label matchers, e.g. namespace=\"ml\"")
@@ -101,15 +91,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-p90-ms", type=float, default=250.0)
     args = parser.parse_args(argv)
     sel = selector(args.app, extra=args.selector)
+    try:
+        sli = _sli.load(args.sli)
+    except _sli.SliError as exc:
+        print(f"canary analysis: {exc}", file=sys.stderr)
+        return 2
     if args.command == "rules":
-        sys.stdout.write(rules_yaml(sel, args.window))
+        sys.stdout.write(rules_yaml(sli, sel, args.window))
         return 0
     if not args.prometheus:
         print("CI_GEN_PROMETHEUS_URL is required for canary analysis", file=sys.stderr)
         return 2
     try:
-        verdict = analyse(args.prometheus, sel, args.window, args.max_error_rate, args.max_p90_ms)
-    except (OSError, urllib.error.URLError, RuntimeError, KeyError, ValueError) as exc:
+        verdict = analyse(args.prometheus, sli, sel, args.window, args.max_error_rate, args.max_p90_ms)
+    except (OSError, urllib.error.URLError, RuntimeError, KeyError, ValueError, _sli.SliError) as exc:
         print(f"canary analysis could not query {args.prometheus}: {exc}", file=sys.stderr)
         return 2
     print(f"canary error_rate={verdict.error_rate} p90_ms={verdict.p90_ms} "

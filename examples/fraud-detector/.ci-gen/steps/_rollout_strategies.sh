@@ -105,7 +105,8 @@ remove_canary() { run "${KUBE[@]}" delete deployment "$APP-canary" --ignore-not-
 
 analyse_canary() {
   local interval="$1"
-  run python3 "$CI_GEN_STEPS_DIR/_canary.py" analyse --prometheus "${CI_GEN_PROMETHEUS_URL:-}" \
+  run python3 "$CI_GEN_STEPS_DIR/_canary.py" analyse --sli "${CI_GEN_SLI_FILE:-.ci-gen/monitoring/sli.json}" \
+    --prometheus "${CI_GEN_PROMETHEUS_URL:-}" \
     --app "$APP" --window "$interval" --selector "${CI_GEN_PROMETHEUS_SELECTOR:-}" \
     --max-error-rate "${CI_GEN_MAX_ERROR_RATE:-0.01}" --max-p90-ms "${CI_GEN_MAX_P90_LATENCY_MS:-250}"
 }

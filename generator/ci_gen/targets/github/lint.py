@@ -21,8 +21,12 @@ def lint_file(name: str, text: str) -> LintResult:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from ...yamllimits import limited_composer
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = limited_composer()  # a committed file nested 100,000 deep: a lint error, not a RecursionError
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = yaml.load(text)
     except YAMLError as exc:
         return LintResult(name, (f"{name}: invalid YAML: {str(exc).splitlines()[0]}",))
     problems = schema_problems(name, data, vendored_schema("github-workflows.json"))

@@ -50,6 +50,7 @@ class GithubJob:
     skip_on_schedule: bool
     on_failure: bool
     environment: str | None
+    deployment: bool  # False: the job only reads the environment's secrets (a verify job)
     env: tuple[tuple[str, str], ...]
     secret_env: tuple[tuple[str, str], ...]
     secret_files: tuple[SecretFile, ...]
@@ -87,7 +88,10 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
         on_failure=rollback,
-        environment=job.environment,
+        # Environment secrets reach only jobs naming the environment; a verify job names it
+        # without creating a deployment (GitHub still applies the environment's reviewers).
+        environment=job.environment or next((c.environment for c in job.credentials if c.environment), None),
+        deployment=job.environment is not None,
         env=env,
         secret_env=tuple(pair for c in job.credentials for pair in SECRET_ENV.get(c.purpose, ())),
         secret_files=tuple(_secret_file(c) for c in job.credentials if c.purpose in SECRET_FILES),
