@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass, field
 
 from . import __version__
-from .fingerprint import K8S_DIR, OUT_DIR, REPORT_DIR, STEPS_DIR
+from .fingerprint import K8S_DIR, STEPS_DIR
+from .fingerprint import OUT_DIR as OUT_DIR, REPORT_DIR as REPORT_DIR  # re-exported: callers import them from here
 from .manifest import Environment, Manifest
 
 SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify

@@ -37,9 +37,9 @@ def run(ws: Workspace, fmt: str) -> int:
     if manifest.monitoring is not None:
         from ..monitoring.lint import RULES_PATH, lint_monitoring
 
-        on_disk = ws.root / RULES_PATH
-        if on_disk.is_file():
-            rules = on_disk.read_text(encoding="utf-8")
+        rules_file = ws.root / RULES_PATH
+        if rules_file.is_file():
+            rules = rules_file.read_text(encoding="utf-8")
         else:
             rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
             rules = rendered.files[RULES_PATH].decode("utf-8")

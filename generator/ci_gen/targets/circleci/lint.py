@@ -43,5 +43,5 @@ def _references(name: str, data: Any) -> tuple[str, ...]:
             for need in settings.get("requires") or []:
                 if need not in seen:
                     problems.append(f"{name}: workflows.{workflow}.{job}: requires {need!r}, not listed before it")
-            seen.add(settings.get("name", job))
+            seen.add(str(settings.get("name", job)))
     return tuple(problems)
