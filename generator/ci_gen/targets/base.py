@@ -3,8 +3,7 @@
 A target is a package under `targets/` whose module exposes `render` and `lint` (see
 `TargetModule`); `Target` is its light registry entry, which imports the package only when asked
 to render or lint, so `validate` and `render --check` stay free of Jinja2 and the server clients.
-`Backend` is the shape a server sync for a target is to take: today's GitLab and Jenkins syncs
-(`sync/gitlab.py`, `sync/jenkins.py`) are still driven by name from `sync/engine.py`.
+`Backend` is the shape of a server sync, which the sync engine loops over.
 """
 from __future__ import annotations
 
@@ -42,17 +41,31 @@ class TargetModule(Protocol):
 
 
 class Backend(Protocol):
-    """A server that ci-gen keeps in step with the rendered files, one project at a time.
+    """A server that ci-gen keeps in step with the rendered files (`sync/backends.py` holds the
+    Jenkins and GitLab ones; `sync/engine.py` loops over them and names none).
 
-    `prepare` reads whatever fleet-wide state planning needs once; `plan` compares one project's
-    wanted state with the live one; `apply` writes the changes; `prune` removes what ci-gen owns
-    and no manifest claims any more."""
+    Per project: `wants` (has this server work for it?), `needs_files` (does that work need the
+    rendered files?), `attach` (build its per-project target), `has`. Per run: `prepare` reads
+    fleet-wide state once; `plan` compares one project with it (an object with `changes` and
+    `problem`); `apply` writes a plan; `prune` removes what ci-gen owns and no project claims."""
+
+    name: str
+
+    def describe_error(self, exc: BaseException) -> tuple[str, str]: ...
+
+    def wants(self, project: Any) -> bool: ...
+
+    def needs_files(self, project: Any) -> bool: ...
+
+    def attach(self, project: Any) -> None: ...
+
+    def has(self, project: Any) -> bool: ...
 
     def prepare(self, projects: list[Any]) -> Any: ...
 
-    def plan(self, project: Any, state: Any) -> list[Any]: ...
+    def plan(self, project: Any, state: Any) -> Any: ...
 
-    def apply(self, project: Any, changes: list[Any]) -> None: ...
+    def apply(self, project: Any, plan: Any) -> None: ...
 
     def prune(self, projects: list[Any], state: Any) -> list[Any]: ...
 
