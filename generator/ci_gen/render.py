@@ -40,7 +40,7 @@ def render_manifest(manifest: Manifest, manifest_bytes: bytes, targets: tuple[st
     files: dict[str, bytes] = {}
     for target in chosen:
         t = TARGETS[target]
-        files[t.output] = with_header(t.render(pipeline, manifest), t.comment, manifest.file).encode("utf-8")
+        files[t.output] = with_header(t.module.render(pipeline, manifest), t.comment, manifest.file).encode("utf-8")
     files.update(step_files())
     if manifest.deploy is not None and manifest.deploy.manifests is None:
         files.update(k8s_files(manifest))

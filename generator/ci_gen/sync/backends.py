@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..errors import UserError
 from ..redaction import public_url
@@ -21,12 +21,21 @@ from .gitlab import GitLabBackend, GitLabTarget
 from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
 from .jenkins_multibranch import resolve as resolve_multibranch
 from .jenkins_xml import JobSpec, marker_project
-from .model import Change, ProjectResult
+from .model import Change, ProjectResult, Source
 from .options import SyncOptions
 from .placement import inside, place
 
-if TYPE_CHECKING:
-    from .engine import Work
+@dataclass
+class Work:
+    """One project of a sync run, as the sides fill it in."""
+
+    source: Source
+    result: ProjectResult
+    manifest: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    job: JobSpec | None = None
+    gitlab: GitLabTarget | None = None
+
 
 Guard = Callable[[ProjectResult, Callable[[], None], Callable[[BaseException], tuple[str, str]]], None]
 

@@ -7,32 +7,21 @@ from __future__ import annotations
 import functools
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import CiGenError
 from ..paths import manifest_escape_reason
 from ..yamlio import read_text
 from . import gitlab as gitlab_mod
-from .backends import GitLabSide, JenkinsSide
+from .backends import GitLabSide, JenkinsSide, Work
 from .fleet import GitLabDefaults, JenkinsDefaults
-from .gitlab import GitLabBackend, GitLabTarget
+from .gitlab import GitLabBackend
 from .jenkins import JenkinsBackend
-from .jenkins_xml import DEFAULT_FLEET, JobSpec
+from .jenkins_xml import DEFAULT_FLEET
 from .model import ProjectResult, Source
 from .options import SyncOptions
 
 MANIFEST_NAME = "ci-gen.yaml"  # the name generated headers cite: keeps bytes equal to `render`
-
-
-@dataclass
-class Work:
-    source: Source
-    result: ProjectResult
-    manifest: Any = None
-    files: dict[str, bytes] = field(default_factory=dict)
-    job: JobSpec | None = None
-    gitlab: GitLabTarget | None = None
 
 
 class Engine:

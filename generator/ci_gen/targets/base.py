@@ -1,13 +1,12 @@
 """What every CI system plugs in: the protocols a target folder implements, and shared types.
 
 A target is a package under `targets/` whose module exposes `render` and `lint` (see
-`TargetModule`); `Target` is its light registry entry, which imports the package only when asked
-to render or lint, so `validate` and `render --check` stay free of Jinja2 and the server clients.
+`TargetModule`); its registry entry (`targets.Target`) is plain data that imports the package
+only when asked for it.
 `Backend` is the shape of a server sync, which the sync engine loops over.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -68,27 +67,3 @@ class Backend(Protocol):
     def apply(self, project: Any, plan: Any) -> None: ...
 
     def prune(self, projects: list[Any], state: Any) -> list[Any]: ...
-
-
-@dataclass(frozen=True)
-class Target:
-    """One CI system's registry entry: all the rest of ci-gen knows about it without importing it."""
-
-    name: str  # the manifest's `targets:` value
-    title: str  # for people: "GitLab CI"
-    output: str  # repo-relative path of the file it renders
-    comment: str  # line-comment prefix for the generated header
-    default: bool  # rendered when a manifest names no targets
-    runner_kind: str  # what `runners.<name>.default/gpu` hold, for messages and docs
-    hashed_cron: bool = False  # accepts Jenkins' `H` cron fields
-
-    @property
-    def module(self) -> TargetModule:
-        module: Any = importlib.import_module(f"{__package__}.{self.name}")
-        return module  # type: ignore[no-any-return]
-
-    def render(self, plan: Pipeline, manifest: Manifest) -> str:
-        return self.module.render(plan, manifest)
-
-    def lint(self, files: dict[str, str]) -> list[LintResult]:
-        return self.module.lint(files)
