@@ -95,7 +95,7 @@ deploy:
 def test_the_same_people_approve_on_both_sides(case: Path) -> None:
     # Jenkins reads approvers from the Jenkinsfile's input; GitLab from the protected environment
     # sync creates. Both come from the one plan: the same environments, the same names.
-    from ci_gen.sync.gitlab_environments import wanted_protections
+    from ci_gen.targets.gitlab.server_environments import wanted_protections
 
     manifest = load_manifest(case)
     jenkinsfile = render_manifest(manifest, case.read_bytes()).files.get("Jenkinsfile", b"").decode()

@@ -181,7 +181,7 @@ class Runners:
 @dataclass(frozen=True)
 class MultibranchSettings:
     """`jenkins.multibranch`: how a Multibranch Pipeline project finds branches. None where the
-    manifest leaves the choice to the source (see `sync.jenkins_multibranch`)."""
+    manifest leaves the choice to the source (see `targets.jenkins.multibranch`)."""
 
     source: str | None = None  # "gitlab" | "git"
     server: str = "default"

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from ci_gen.errors import ServerError
-from ci_gen.sync.jenkins_multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, scan_spec
+from ci_gen.targets.jenkins.multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, scan_spec
 from tests.emulators.jenkins import JenkinsEmulator
 from tests.sync.helpers import local_fleet, manifest, write
 from tests.sync.test_sync_jenkins import sync

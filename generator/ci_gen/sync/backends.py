@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from ..redaction import public_url
-from . import gitlab as gitlab_mod
-from . import jenkins as jenkins_mod
+from ..targets.gitlab import server as gitlab_mod
+from ..targets.jenkins import server as jenkins_mod
 from .fleet import GitLabDefaults, JenkinsDefaults
-from .gitlab import GitLabBackend, GitLabTarget
-from .jenkins import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
-from .jenkins_multibranch import resolve as resolve_multibranch
-from .jenkins_xml import JobSpec, marker_project
+from ..targets.gitlab.server import GitLabBackend, GitLabTarget
+from ..targets.jenkins.server import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
+from ..targets.jenkins.multibranch import resolve as resolve_multibranch
+from ..targets.jenkins.job_xml import JobSpec, marker_project
 from .model import Change, ProjectResult, Source
 from .options import SyncOptions
 from .placement import inside, place

@@ -12,12 +12,12 @@ from typing import Any, Callable
 from ..errors import CiGenError
 from ..paths import manifest_escape_reason
 from ..yamlio import read_text
-from . import gitlab as gitlab_mod
+from ..targets.gitlab import server as gitlab_mod
 from .backends import GitLabSide, JenkinsSide, Work
 from .fleet import GitLabDefaults, JenkinsDefaults
-from .gitlab import GitLabBackend
-from .jenkins import JenkinsBackend
-from .jenkins_xml import DEFAULT_FLEET
+from ..targets.gitlab.server import GitLabBackend
+from ..targets.jenkins.server import JenkinsBackend
+from ..targets.jenkins.job_xml import DEFAULT_FLEET
 from .model import ProjectResult, Source
 from .options import SyncOptions
 

@@ -8,11 +8,35 @@ only when asked for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from ..manifest import Manifest
     from ..plan import Pipeline
+
+
+Action = Literal["create", "update", "delete", "unchanged"]
+NOT_ENFORCED = "not enforced:"  # starts a change's detail when the server cannot enforce a setting
+
+
+@dataclass
+class Change:
+    """One object on one server and what the plan does to it."""
+
+    server: Literal["jenkins", "gitlab"]
+    kind: str  # job, folder, file, variable, secret, schedule, merge-request, commit
+    name: str
+    action: Action
+    before: str | None = None  # text for --diff (already redacted where it holds secrets)
+    after: str | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"server": self.server, "kind": self.kind, "name": self.name,
+                                "action": self.action}
+        if self.detail:
+            data["detail"] = self.detail
+        return data
 
 
 @dataclass(frozen=True)
