@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in groovy:groovy java:default-jdk-headless shellcheck:shellcheck git:git rsync:rsync; do
+for tool in groovy:groovy java:default-jdk-headless shellcheck:shellcheck git:git rsync:rsync chromium:chromium; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool#*:}")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -24,8 +24,8 @@ if [ -x .ci/install-steps.sh ] || [ -f .ci/install-steps.sh ]; then
   bash .ci/install-steps.sh
 fi
 
-echo "== installing ci-gen with the test, steps and run extras (pip)"
-python3 -m pip install -q --disable-pip-version-check -e '.[test,steps,run]'
+echo "== installing ci-gen with the test, steps, run and report extras (pip)"
+python3 -m pip install -q --disable-pip-version-check -e '.[test,steps,run,report]'
 
 if command -v npm >/dev/null 2>&1 && ! command -v gitlab-ci-local >/dev/null 2>&1; then
   echo "== installing gitlab-ci-local 4.73.0 (npm; newer releases need Node 22)"

@@ -66,15 +66,26 @@ def torch_runner(model: Any, specs: Sequence[InputSpec]) -> Runner:
 
 
 def export_torch(model: Any, specs: Sequence[InputSpec], inputs: dict[str, np.ndarray],
-                 output: Path, opset: int) -> None:
+                 output: Path, opset: int, dynamic: dict[str, tuple[int, int, int]]) -> None:
+    """Export with the example inputs (at the opt shape); every -1 dimension of the manifest
+    becomes a named dynamic axis, one name per axis shared by all inputs that use it."""
     import torch
 
+    from _parity import axis_name
+
     args = tuple(torch.from_numpy(inputs[s.name]) for s in specs)
+    axes = [{i: axis_name(i) for i, d in enumerate(s.shape) if d == -1} for s in specs]
     # torch.export (dynamo) cannot trace TorchScript; those take the TorchScript exporter.
     scripted = isinstance(model, torch.jit.ScriptModule)
+    options: dict[str, Any] = {}
+    if dynamic and scripted:
+        options["dynamic_axes"] = {s.name: a for s, a in zip(specs, axes) if a}
+    elif dynamic:
+        dims = {name: torch.export.Dim(name, min=low, max=high) for name, (low, _, high) in dynamic.items()}
+        options["dynamic_shapes"] = tuple({i: dims[name] for i, name in a.items()} or None for a in axes)
     torch.onnx.export(model, args, str(output), opset_version=opset,
                       input_names=[s.name for s in specs], dynamo=not scripted,
-                      external_data=False)
+                      external_data=False, **options)
 
 
 # ---- ONNX ----------------------------------------------------------------------------------

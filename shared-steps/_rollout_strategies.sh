@@ -31,6 +31,12 @@ deploy_rolling() {
 }
 
 rollback_rolling() {
+  # A deploy that stopped before applying (a failed signature check) left the previous release
+  # live: undoing it would take a good release down.
+  if ! is_dry_run && ! runs_this_release "$APP"; then
+    section "the live $APP does not run this release: nothing to undo"
+    return 0
+  fi
   run "${KUBE[@]}" rollout undo "deployment/$APP"
   wait_rollout "$APP"
 }

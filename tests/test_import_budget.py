@@ -105,3 +105,12 @@ def test_run_imports_docker_only_to_talk_to_a_daemon(rendered_repo: Path) -> Non
     # listing the jobs or printing the API calls of a dry run needs no daemon and no client.
     for args in (["run", "--list"], ["run", "--dry-run", "--only", "scan-secrets"]):
         assert heavy(imported_modules(args, rendered_repo), ("docker",)) == [], args
+
+
+def test_report_imports_its_heavy_libraries_only_when_it_needs_them(rendered_repo: Path, tmp_path: Path) -> None:
+    # From an empty cache, without servers: no fit (statsmodels), no charts (altair, vl-convert),
+    # no server client. Each is imported inside the function that uses it.
+    cache = tmp_path / "empty.sqlite"
+    modules = imported_modules(["report", "--offline", "--cache", str(cache), "-o", "json"], rendered_repo)
+    assert "ci_gen.report.metrics" in modules  # it really reported
+    assert heavy(modules, ("statsmodels", "pandas", "altair", "vl_convert", "gitlab", "jenkins")) == []

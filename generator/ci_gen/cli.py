@@ -50,6 +50,8 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True, help="--fleet: parallel sync jobs."),
         click.option("--schedule", "sync_cron", default="0 */4 * * *", show_default=True, help="--fleet: sync cron."),
         click.option("--drift-schedule", "drift_cron", default="30 7 * * 1-5", show_default=True, help="--fleet: drift alarm cron."),
+        click.option("--report-schedule", "report_cron", default="0 6 * * *", show_default=True,
+                     help="--fleet: deployment report cron (ci-gen report)."),
         click.option("--fleet-jobs", type=click.IntRange(min=1), default=8, show_default=True, help="--fleet: workers per shard."),
         click.option("--no-prune", is_flag=True, help="--fleet: never delete jobs whose project left the fleet."),
         click.option("--image", "fleet_image", default="python:3.11-slim", show_default=True, help="--fleet: job image."),
@@ -82,13 +84,14 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
 
 
-def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, fleet_jobs: int,
+def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, report_cron: str, fleet_jobs: int,
                   no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
     from pathlib import Path
 
     from .fleet_pipeline import FleetPipelineOptions, run_render_fleet
 
-    options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron, jobs=fleet_jobs,
+    options = FleetPipelineOptions(shards=shards, sync_cron=sync_cron, drift_cron=drift_cron,
+                                   report_cron=report_cron, jobs=fleet_jobs,
                                    prune=not no_prune, image=fleet_image, runner_tags=runner_tags or ("docker",),
                                    jenkins_label=jenkins_label)
     return run_render_fleet(Path(fleet), Path(out), options)
@@ -224,6 +227,37 @@ def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tup
     from .workspace import workspace
 
     return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
+
+
+@cli.command()
+@click.option("-C", "--directory", metavar="DIR", help="Single-repository mode: the checkout (default: .).")
+@click.option("--fleet", metavar="FILE", help="Report on every project of this fleet file (as sync).")
+@click.option("--since", default="30d", show_default=True, help="Window start: 30d, 12h, 2w or an ISO date.")
+@click.option("--until", metavar="WHEN", help="Window end (default: now).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, help="Parallel workers.")
+@click.option("--shard", metavar="I/N", help="Only shard I of N of the fleet (1-based).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--cache", metavar="PATH", help="History cache (default: the user cache dir, ci-gen/report.sqlite).")
+@click.option("--no-cache", is_flag=True, help="Fetch everything; keep nothing.")
+@click.option("--offline", is_flag=True, help="Report from the cache alone; no server is asked.")
+@click.option("--model", type=click.Choice(["pooled", "per-env"]), default="pooled", show_default=True,
+              help="One deploy-time model over all environments, or one per environment.")
+@click.option("--predict", is_flag=True, help="Predicted deploy time of the checkout's current commit.")
+@click.option("--json", "json_file", metavar="FILE", help="Also write the JSON report here.")
+@click.option("--csv", "csv_dir", metavar="DIR", help="Write environments.csv, deploys.csv and model.csv here.")
+@click.option("--openmetrics", metavar="FILE", help="Write the metrics as OpenMetrics/Prometheus text here.")
+@click.option("--html", metavar="FILE", help="Write a self-contained HTML report with charts here.")
+@click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable).")
+@click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file.")
+@click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password.")
+@click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file.")
+@click.option("-o", "--output", "fmt", type=FORMATS, default="text", show_default=True,
+              help="Table, or the JSON report on stdout.")
+def report(**options: Any) -> int:
+    """Deployment metrics, DORA keys and the deploy-time model from GitLab and Jenkins history."""
+    from .commands import report as command
+
+    return command.run(**options)
 
 
 @cli.command()

@@ -2,8 +2,9 @@
 
 A scheduled `ci-gen sync --fleet`, sharded over N parallel jobs of the CI system itself (the CI
 server is the distributed engine: each job syncs `--shard i/N`), an unsharded prune, and the drift
-check (`--check`) as a separate alarm. Written for GitLab (`.gitlab-ci.yml`) and Jenkins
-(`Jenkinsfile` and `Jenkinsfile.drift`).
+check (`--check`) as a separate alarm, and the scheduled deployment report (`ci-gen report
+--fleet`, its HTML, JSON and OpenMetrics files kept as artifacts). Written for GitLab
+(`.gitlab-ci.yml`) and Jenkins (`Jenkinsfile`, `Jenkinsfile.drift`, `Jenkinsfile.report`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from .errors import UsageError
 from .templating import render_template, sh_quote
 
 FILES = {".gitlab-ci.yml": "fleet/gitlab-ci.yml.j2", "Jenkinsfile": "fleet/Jenkinsfile.j2",
-         "Jenkinsfile.drift": "fleet/Jenkinsfile.drift.j2"}
+         "Jenkinsfile.drift": "fleet/Jenkinsfile.drift.j2", "Jenkinsfile.report": "fleet/Jenkinsfile.report.j2"}
+REPORT_CACHE = ".ci-gen-report-cache/report.sqlite"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class FleetPipelineOptions:
     shards: int = 1
     sync_cron: str = "0 */4 * * *"
     drift_cron: str = "30 7 * * 1-5"
+    report_cron: str = "0 6 * * *"
     jobs: int = 8  # worker threads inside each shard
     prune: bool = True
     image: str = "python:3.11-slim"
@@ -51,6 +54,10 @@ def render_fleet_pipeline(fleet: Path, out: Path, options: FleetPipelineOptions)
         "prune_command": f"ci-gen sync --fleet {fleet_arg} --jobs {options.jobs} --only jenkins --prune "
                          "--report prune-report.json",
         "drift_command": f"{base} --check --report drift-report.json --junit drift-junit.xml",
+        "report_cron": options.report_cron,
+        "report_install": f"pip install --quiet {sh_quote(_with_extra(options.package, 'report'))}",
+        "report_command": f"ci-gen report --fleet {fleet_arg} --jobs {options.jobs} --cache {REPORT_CACHE} "
+                          "--html deploy-report.html --json deploy-report.json --openmetrics deploy-report.prom",
         "shard_commands": [
             {"name": f"shard {i}/{options.shards}", "junit": f"sync-junit-{i}.xml",
              "command": f"{base} --shard {i}/{options.shards} --report sync-report-{i}.json "
@@ -58,6 +65,12 @@ def render_fleet_pipeline(fleet: Path, out: Path, options: FleetPipelineOptions)
             for i in range(1, options.shards + 1)],
     }
     return {path: render_template(template, **context).encode("utf-8") for path, template in FILES.items()}
+
+
+def _with_extra(package: str, extra: str) -> str:
+    """`ci-gen==0.1.0` -> `ci-gen[report]==0.1.0`: the report needs statsmodels and altair."""
+    name, sep, rest = package.partition("==")
+    return f"{name}[{extra}]{sep}{rest}" if "[" not in name else package
 
 
 def write_fleet_pipeline(fleet: Path, out: Path, options: FleetPipelineOptions) -> list[Path]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .manifest_axes import DEFAULT_RANGES, dynamic_axes
 from .schema import approval_defaults, with_defaults
 from .targets import TARGETS
 from .tiers import guess_tier
@@ -31,6 +32,7 @@ class ConvertStep:
     precision: str | None  # tensorrt only
     rtol: float
     atol: float
+    calibration: str | None = None  # int8 only: a calibration cache path, or "none"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Model:
     entrypoint: str | None
     inputs: tuple[ModelInput, ...]
     convert: tuple[ConvertStep, ...]
+    # (axis, (min, opt, max)) for every dynamic axis an input uses, sorted: batch, dim1, ...
+    dynamic: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,17 @@ class Scan:
     sbom: bool
     model: bool
     sign: bool
+    verify: SignatureCheck | None = None
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What a deploy checks the image signature against: a public key, or a keyless signer."""
+
+    key: str | None
+    identity: str | None
+    identity_regexp: str | None
+    issuer: str | None
 
 
 @dataclass(frozen=True)
@@ -299,11 +314,20 @@ def _model(data: dict[str, Any]) -> Model:
             precision=s["precision"] if s["format"] == "tensorrt" else None,
             rtol=float(s["parity"]["rtol"]),
             atol=float(s["parity"]["atol"]),
+            calibration=s.get("calibration") if s["format"] == "tensorrt" and s["precision"] == "int8" else None,
         )
         for s in data["convert"]
     )
     inputs = tuple(ModelInput(i["name"], tuple(i["shape"]), i["dtype"]) for i in data["inputs"])
-    return Model(data["path"], data["framework"], data.get("entrypoint"), inputs, steps)
+    given = data.get("dynamic") or {}
+    dynamic = tuple((axis, _range(given.get(axis) or DEFAULT_RANGES[axis])) for axis in dynamic_axes(inputs))
+    return Model(data["path"], data["framework"], data.get("entrypoint"), inputs, steps, dynamic)
+
+
+def _range(values: Any) -> tuple[int, int, int]:
+    low, opt, high = values
+    return int(low), int(opt), int(high)
+
 
 
 def _image(data: dict[str, Any]) -> Image:
@@ -313,7 +337,13 @@ def _image(data: dict[str, Any]) -> Image:
 
 def _scan(data: dict[str, Any]) -> Scan:
     image = data["image"]
-    return Scan(image["severity"], image["ignore_unfixed"], data["secrets"], data["sbom"], data["model"], data["sign"])
+    verify = data.get("verify")
+    check = None
+    if data["sign"] and verify:
+        check = SignatureCheck(verify.get("key"), verify.get("identity"), verify.get("identity_regexp"),
+                               verify.get("issuer"))
+    return Scan(image["severity"], image["ignore_unfixed"], data["secrets"], data["sbom"], data["model"], data["sign"],
+                check)
 
 
 def _deploy(data: dict[str, Any], jenkins_credentials: dict[str, str]) -> Deploy:

@@ -26,6 +26,17 @@ REPORTS = {
 }
 
 
+def junit_report(test_name: str) -> str:
+    """Where run-test asks pytest (through PYTEST_ADDOPTS) to write its JUnit XML."""
+    return f"{REPORT_DIR}/junit-{test_name}.xml"
+
+
+def deploy_record_path(environment: str) -> str:
+    """Where rollout's exit trap writes the deploy record (shared-steps/_deploy_record.py);
+    one file per environment, since a Jenkins build deploys them all (docs/report.md)."""
+    return f"{REPORT_DIR}/deploy-{environment}.json"
+
+
 @dataclass(frozen=True)
 class Credential:
     """A secret the CI system binds into the job's environment, by purpose; never its value nor
@@ -71,6 +82,8 @@ class Job:
     tier: str | None = None  # the environment's deployment tier
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
+    # audience of the OIDC ID token the job gets as SIGSTORE_ID_TOKEN (keyless cosign signing)
+    id_token: str | None = None
 
     @property
     def command(self) -> tuple[str, ...]:
@@ -162,8 +175,12 @@ def _convert_jobs(manifest: Manifest) -> list[Job]:
         ]
         if step.opset is not None:
             env.append(("CI_GEN_ONNX_OPSET", str(step.opset)))
+        if model.dynamic:
+            env.append(("CI_GEN_MODEL_DYNAMIC", json.dumps({a: list(r) for a, r in model.dynamic}, separators=(",", ":"))))
         if step.precision is not None:
             env.append(("CI_GEN_TRT_PRECISION", step.precision))
+        if step.calibration is not None:
+            env.append(("CI_GEN_TRT_CALIBRATION", step.calibration))
         if model.entrypoint and framework == "pytorch":
             env.append(("CI_GEN_MODEL_ENTRYPOINT", model.entrypoint))
         jobs.append(Job(
@@ -201,8 +218,8 @@ def _test_jobs(manifest: Manifest) -> list[Job]:
     return [
         Job(name=f"test-{t.name}", stage="test", step="run-test", gpu=t.gpu, needs=("build-image",),
             env=(("CI_GEN_TEST_NAME", t.name), ("CI_GEN_TEST_COMMAND", t.run), ("CI_GEN_TEST_GPU", "1" if t.gpu else "0"),
-                 ("CI_GEN_IMAGE_NAME", manifest.image.name)),
-            credentials=_registry(manifest), in_built_image=True)
+                 ("CI_GEN_IMAGE_NAME", manifest.image.name), ("CI_GEN_TEST_JUNIT", junit_report(t.name))),
+            credentials=_registry(manifest), in_built_image=True, reports=(("junit", junit_report(t.name)),))
         for t in manifest.tests
     ]
 
@@ -231,7 +248,7 @@ def _scan_jobs(manifest: Manifest) -> list[Job]:
     if scan.sign:
         jobs.append(Job(name="sign-image", stage="scan", step="sign", action="sign", needs=("build-image", "scan-image"),
                         env=image_env, credentials=_registry(manifest) + (Credential("cosign"),),
-                        skip_on_schedule=True))
+                        skip_on_schedule=True, id_token="sigstore"))
     return jobs
 
 
@@ -249,16 +266,17 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
-            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(env),
+            gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(manifest, env),
             gate=_gate(manifest, env), branch=branch, environment=env.name, tier=env.tier,
             rollback_on_failure=True, skip_on_schedule=True,
+            reports=(("deploy_record", deploy_record_path(env.name)),),
         ))
         watch = watch_period(manifest, env)
         if deploy.smoke or watch:
             jobs.append(Job(
                 name=f"verify-{env.name}", stage=f"verify-{env.name}", step="verify", action="verify",
                 needs=(f"deploy-{env.name}",), env=_verify_env(manifest, env, watch),
-                credentials=tuple(c for c in _deploy_credentials(env) if c.purpose == "kubeconfig"),
+                credentials=tuple(c for c in _deploy_credentials(manifest, env) if c.purpose == "kubeconfig"),
                 branch=branch, skip_on_schedule=True,
             ))
     return jobs
@@ -270,11 +288,16 @@ def _gate(manifest: Manifest, env: Environment) -> Gate | None:
     return Gate(f"Deploy {manifest.name} to {env.name}?", env.approval.submitters, env.approval.timeout)
 
 
-def _deploy_credentials(env: Environment) -> tuple[Credential, ...]:
-    """The environment's own credentials: staging's deploy job never holds production's kubeconfig."""
+def _deploy_credentials(manifest: Manifest, env: Environment) -> tuple[Credential, ...]:
+    """The environment's own credentials: staging's deploy job never holds production's kubeconfig.
+
+    The registry account is bound when the environment names its own (its pull secret) or when
+    the deploy checks the image signature (cosign logs in to read it)."""
     creds = [Credential("kubeconfig", env.name)]
     if env.registry:  # an environment with a registry account of its own
         creds.append(Credential("registry", env.name))
+    elif manifest.scan.verify:
+        creds.extend(_registry(manifest))
     return tuple(creds)
 
 
@@ -334,4 +357,19 @@ def _rollout_env(manifest: Manifest, env: Environment) -> tuple[tuple[str, str],
         values.append(("CI_GEN_BLUE_GREEN_SCALE_DOWN_DELAY", deploy.scale_down_delay))
     if env.registry:  # the cluster pulls with this environment's own registry account
         values.append(("CI_GEN_PULL_SECRET", f"{manifest.name}-registry"))
+    values += _signature_env(manifest)
+    return tuple(values)
+
+
+def _signature_env(manifest: Manifest) -> tuple[tuple[str, str], ...]:
+    """What the deploy checks the image signature against before applying (see _cosign.sh)."""
+    check = manifest.scan.verify
+    if check is None:
+        return ()
+    values = [("CI_GEN_VERIFY_SIGNATURE", "1")]
+    for name, value in (("CI_GEN_COSIGN_PUBLIC_KEY", check.key), ("CI_GEN_COSIGN_IDENTITY", check.identity),
+                        ("CI_GEN_COSIGN_IDENTITY_REGEXP", check.identity_regexp),
+                        ("CI_GEN_COSIGN_OIDC_ISSUER", check.issuer)):
+        if value is not None:
+            values.append((name, value))
     return tuple(values)

@@ -13,6 +13,7 @@ from . import __version__
 from .errors import Problem
 from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
+from .rules_evidence import check_calibration, check_dynamic_shapes, check_signature_check
 from .schema import dotted
 from .targets import DEFAULT_TARGETS, TARGETS
 from .tiers import guess_tier
@@ -312,4 +313,7 @@ RULES: tuple[Rule, ...] = (
     check_environment_credentials,
     check_approvals,
     check_operate,
+    check_signature_check,
+    check_dynamic_shapes,
+    check_calibration,
 )

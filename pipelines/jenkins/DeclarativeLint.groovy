@@ -59,6 +59,15 @@ def checkOptions(String file, MethodCallExpression options, List problems) {
     }
 }
 
+// Jenkins refuses any other name in post { } ("Invalid condition ...") and a step there with
+// parameters its plugin does not have; these are the report steps we write.
+POST_CONDITIONS = ['always', 'changed', 'fixed', 'regression', 'aborted', 'success', 'unsuccessful', 'unstable', 'failure', 'notBuilt', 'cleanup']
+STEP_PARAMETERS = [
+    junit: ['testResults', 'allowEmptyResults', 'keepLongStdio', 'keepProperties', 'skipPublishingChecks', 'skipMarkingBuildUnstable', 'healthScaleFactor', 'checksName'],
+    archiveArtifacts: ['artifacts', 'allowEmptyArchive', 'excludes', 'fingerprint', 'onlyIfSuccessful', 'caseSensitive', 'defaultExcludes', 'followSymlinks'],
+    recordIssues: ['tool', 'tools', 'enabledForFailure', 'aggregatingResults', 'id', 'name', 'qualityGates', 'skipBlames', 'sourceCodeEncoding', 'ignoreQualityGate', 'failOnError', 'skipPublishingChecks'],
+]
+
 def calls(Statement block) {
     def found = []
     def statements = block instanceof BlockStatement ? block.statements : [block]
@@ -109,10 +118,42 @@ def checkStage(String file, MethodCallExpression stage, List problems, boolean a
         if (n == 'steps' && agentNone && !parts.any { name(it) == 'agent' }) {
             problems << "${file}:${stage.lineNumber}:${stage.columnNumber}: stage runs steps under 'agent none' without an agent of its own"
         }
+        if (n == 'post') checkPost(file, p, problems)
         if (n == 'steps' && !(closureOf(p)?.code instanceof BlockStatement && closureOf(p).code.statements)) {
             problems << "${file}:${p.lineNumber}:${p.columnNumber}: steps is empty"
         }
     }
+}
+
+def checkPost(String file, MethodCallExpression owner, List problems) {
+    def body = closureOf(owner)
+    if (body == null) { problems << "${file}:${owner.lineNumber}:${owner.columnNumber}: 'post' needs a block"; return }
+    calls(body.code).each { c ->
+        def n = name(c)
+        if (!(n in POST_CONDITIONS)) {
+            problems << "${file}:${c.lineNumber}:${c.columnNumber}: Invalid condition \"${n ?: c.class.simpleName}\" - valid conditions are ${POST_CONDITIONS}"
+        } else {
+            checkStepParameters(file, closureOf(c)?.code, problems)
+        }
+    }
+}
+
+// Named arguments of the report steps, anywhere below a post condition (script { try { } } too).
+def checkStepParameters(String file, Statement block, List problems) {
+    if (block == null) return
+    block.visit(new org.codehaus.groovy.ast.CodeVisitorSupport() {
+        void visitMethodCallExpression(MethodCallExpression call) {
+            def known = STEP_PARAMETERS[call.methodAsString]
+            def args = call.arguments instanceof TupleExpression ? call.arguments.expressions : []
+            if (known != null) {
+                args.findAll { it instanceof MapExpression }*.mapEntryExpressions.flatten().each { e ->
+                    def key = e.keyExpression.text
+                    if (!(key in known)) problems << "${file}:${e.keyExpression.lineNumber}:${e.keyExpression.columnNumber}: Invalid parameter \"${key}\" of ${call.methodAsString}"
+                }
+            }
+            super.visitMethodCallExpression(call)
+        }
+    })
 }
 
 def checkTriggers(String file, MethodCallExpression owner, List problems) {
@@ -154,6 +195,7 @@ def lint(String file) {
         if (n == 'stages') checkStages(file, s, problems, sections.any { name(it) == 'agent' && onlyArgument(it) instanceof VariableExpression && onlyArgument(it).name == 'none' })
         if (n == 'options') checkOptions(file, s, problems)
         if (n == 'triggers') checkTriggers(file, s, problems)
+        if (n == 'post') checkPost(file, s, problems)
     }
     problems
 }

@@ -89,6 +89,8 @@ def _model(draw: st.DrawFn, expected: Expected) -> tuple[dict[str, Any], bool]:
             step["opset"] = draw(st.integers(7, 30))
         if fmt == "tensorrt" and draw(st.booleans()):
             step["precision"] = draw(st.sampled_from(["fp32", "fp16", "int8"]))
+            if step["precision"] == "int8":
+                step["calibration"] = "none"
         if draw(st.booleans()):
             step["parity"] = {"rtol": 0.01, "atol": 1e-06}
         steps.append(step)
@@ -175,6 +177,10 @@ def examples(draw: st.DrawFn) -> tuple[dict[str, Any], Expected]:
         data["scan"] = scan
     expected.scans_model = "model" in data and scan.get("model", True)
     expected.signs = scan.get("sign", False)
+    if expected.signs:  # what deploys check the signature against: hostile values stay values
+        scan["verify"] = {"identity": draw(hostile(controls=False, max_pieces=4).filter(lambda s: 0 < len(s) <= 500)),
+                          "issuer": "https://gitlab.example.com"}
+        data["scan"] = scan
     if draw(st.booleans()):
         data["deploy"], gpu_env = draw(_deploy(expected))
         needs_gpu = needs_gpu or gpu_env

@@ -10,7 +10,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from tests.emulators import gitlab_ci, gitlab_environments, gitlab_repo, gitlab_settings
+from tests.emulators import gitlab_ci, gitlab_deploy, gitlab_environments, gitlab_repo, gitlab_settings
 from tests.emulators.base import Emulator, Handler, Request, Response, json_response
 from tests.emulators.gitlab_common import API, ID, authenticated, current_user, error, \
     paginate, project, project_entity, namespace_entity, boolean
@@ -37,10 +37,14 @@ class GitLabEmulator(Emulator):
             ("GET", f"{API}/groups/{ID}/projects", group_projects),
             ("GET", f"{API}/groups/{ID}/subgroups", subgroups),
         ]
-        return own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_environments.ROUTES
+        return (own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_environments.ROUTES
+                + gitlab_deploy.ROUTES)
 
     def reset_state(self) -> None:
         self.legacy_lint = False
+        self.deploy_history: dict[int, list[dict[str, Any]]] = {}  # project id -> finished deployments
+        self.environment_ids: dict[int, dict[str, int]] = {}
+        self.artifact_files: dict[int, dict[str, bytes]] = {}  # job id -> archive contents
         self.users: dict[int, User] = {}
         self.tokens: dict[str, User] = {}
         self.groups: dict[int, Group] = {}
@@ -173,6 +177,12 @@ class GitLabEmulator(Emulator):
             for job in jobs or []:
                 self._add_job(target, pipeline, **job)
             return pipeline
+
+    def add_finished_deployment(self, full_path: str, environment: str, status: str = "success",
+                                **details: Any) -> dict[str, Any]:
+        """Deployment history: a deployment with its deploy job and artifacts (see
+        gitlab_deploy.add_finished_deployment)."""
+        return gitlab_deploy.add_finished_deployment(self, full_path, environment, status, **details)
 
     def _add_job(self, target: Project, pipeline: dict[str, Any], name: str,
                  stage: str = "test", status: str | None = None,

@@ -130,11 +130,14 @@ class JenkinsEmulator(Emulator):
             return parent.add(Item(name, config))
 
     def add_build(self, job_name: str, result: str | None = "SUCCESS", *, duration: int = 0,
-                  timestamp: int | None = None, building: bool = False) -> Build:
-        """Append a build to a job's history (`duration`, `timestamp` in ms)."""
+                  timestamp: int | None = None, building: bool = False,
+                  artifacts: dict[str, bytes] | None = None) -> Build:
+        """Append a build to a job's history (`duration`, `timestamp` in ms; `artifacts`:
+        archived files by relativePath)."""
         with self.lock:
             job = self._job(job_name)
-            build = Build(job.next_build_number, result, building, duration=duration)
+            build = Build(job.next_build_number, result, building, duration=duration,
+                          artifacts=dict(artifacts or {}))
             if timestamp is not None:
                 build.timestamp = timestamp
             job.next_build_number += 1

@@ -262,6 +262,7 @@ class Build:
     timestamp: int = field(default_factory=lambda: int(time.time() * 1000))
     duration: int = 0
     queue_id: int = 0
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # relativePath -> archived bytes
 
 
 @dataclass

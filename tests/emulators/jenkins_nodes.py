@@ -22,7 +22,10 @@ def build_node(base: str, job: Item, build: Build) -> Node:
     previous = job.build(build.number - 1)
     following = job.build(build.number + 1)
     return Node(BUILD_CLASS, {
-        "actions": [], "artifacts": [], "building": build.building,
+        "actions": [], "building": build.building,
+        "artifacts": [Node("hudson.model.Run$Artifact", {
+            "displayPath": path.rsplit("/", 1)[-1], "fileName": path.rsplit("/", 1)[-1],
+            "relativePath": path}) for path in sorted(build.artifacts)],
         "description": None, "displayName": f"#{build.number}",
         "duration": 0 if build.building else build.duration,
         "estimatedDuration": build.duration or -1,

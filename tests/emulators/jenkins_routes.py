@@ -203,6 +203,16 @@ def build_api(emu: JenkinsEmulator, request: Request) -> Response:
     return api_json(render(node, request.arg("tree"), request.arg("depth")))
 
 
+def build_artifact(emu: JenkinsEmulator, request: Request) -> Response:
+    """`job/N/<#>/artifact/<relativePath>`: the archived file (Run.doArtifact); 404 otherwise."""
+    job = _item(emu, request)
+    found = job.build(int(request.params["number"])) if job and not job.is_folder else None
+    path = request.params.get("path", "")
+    if found is None or path not in found.artifacts:
+        return not_found()
+    return Response(200, found.artifacts[path], {"Content-Type": "application/octet-stream"})
+
+
 def set_enabled(emu: JenkinsEmulator, request: Request) -> Response:
     job = _item(emu, request)
     if job is None or job.is_folder:
@@ -299,6 +309,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", J + "buildWithParameters", build),
     ("POST", J + "(?:enable|disable)", set_enabled),
     ("GET", J + r"(?P<number>\d+)/api/json", build_api),
+    ("GET", J + r"(?P<number>\d+)/artifact/(?P<path>.+)", build_artifact),
     ("GET", "/crumbIssuer/api/json", crumb),
     ("GET", "/me/api/json", whoami),
     ("GET", "/whoAmI/api/json", who_am_i),

@@ -3,7 +3,8 @@
 It checks what the real one checks first, with its message texts: balanced braces and closed
 strings, a top-level `pipeline { }`, the required `agent` and `stages` sections, at least one
 stage, each stage holding `steps`, `stages`, `parallel` or `matrix`, and each kind of trigger
-named once in `triggers { }` ("Duplicate trigger name"). It does not know step
+named once in `triggers { }` ("Duplicate trigger name"), and each `post { }` block naming a known
+build condition ("Invalid condition"). It does not know step
 names or their arguments, nor Groovy expressions: a Jenkinsfile it accepts may still be
 rejected by a real server for an unknown step.
 """
@@ -126,7 +127,24 @@ def validate(text: str) -> list[str]:
         _check_stages(stages, error)
     for triggers in (b for b in pipeline.children if b.name == "triggers"):
         _check_triggers(code, triggers, error)
+    _check_post(pipeline, error)
     return errors
+
+
+POST_CONDITIONS = ("always", "changed", "fixed", "regression", "aborted", "success", "unsuccessful",
+                   "unstable", "failure", "notBuilt", "cleanup")
+
+
+def _check_post(block: Block, error: Callable[[int, str], None]) -> None:
+    """Every block in a post section names a build condition (pipeline and stage level)."""
+    for child in block.children:
+        if child.name == "post":
+            for condition in child.children:
+                if condition.name not in POST_CONDITIONS:
+                    error(condition.start, f'Invalid condition "{condition.name}" - valid conditions are '
+                                           f'[{", ".join(POST_CONDITIONS)}]')
+        else:
+            _check_post(child, error)
 
 
 def _check_triggers(code: str, triggers: Block, error: Callable[[int, str], None]) -> None:

@@ -64,6 +64,14 @@ def test_whole_pipeline_rehearses_in_dry_run(example: str, tmp_path: Path) -> No
     assert jobs, "the example has jobs"
     assert {name: results.get(name) for name in jobs} == {name: "PASS" for name in jobs}, output[-6000:]
     assert not [name for name in results if name.startswith("rollback-")], "no rollback after a success"
+    if "sign-image" in jobs:  # signing, and the signature check of every deploy, rehearsed too
+        assert "+ cosign sign --yes" in output and "@sha256:\\<digest\\>" in output, output[-6000:]
+        deploys = [name for name in jobs if name.startswith("deploy-")]
+        assert output.count("+ cosign verify --output json") >= len(deploys) > 0, output[-6000:]
+    for name in (n for n in jobs if n.startswith("deploy-")):  # each deploy leaves its record (docs/report.md)
+        record = f".ci-gen/reports/deploy-{name.removeprefix('deploy-')}.json"
+        assert f"+ write {record} (deploy record)" in output, name
+        assert record in gitlab.split(f"\n{name}:\n", 1)[1].split("\n\n", 1)[0], f"{name} does not archive {record}"
 
 
 def _is_manual(gitlab: str, job: str) -> bool:

@@ -46,8 +46,8 @@ def test_default_run_stops_before_the_first_deploy_in_dependency_order() -> None
 
 
 def test_include_deploy_and_named_jobs() -> None:
-    deploys = [j["name"] for j in listed("--include-deploy") if j["name"].startswith("deploy-")]
-    assert deploys == ["deploy-staging", "deploy-production"]  # verify jobs (monitoring) may follow each
+    deploys = [j["name"] for j in listed("--include-deploy") if j["name"].startswith(("deploy-", "verify-"))]
+    assert deploys == ["deploy-staging", "verify-staging", "deploy-production", "verify-production"]
     assert [j["name"] for j in listed("test-unit")] == ["convert-onnx", "convert-tensorrt", "build-image", "test-unit"]
     assert [j["name"] for j in listed("--only", "test-unit", "scan-secrets")] == ["test-unit", "scan-secrets"]
 

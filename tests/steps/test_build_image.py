@@ -1,6 +1,7 @@
 """build-image with real buildah (chroot isolation, vfs) pushing to Debian's docker-registry."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -51,8 +52,11 @@ def test_build_push_labels_and_digest(app_repo: Path, registry: str, buildah_env
     assert env["CI_GEN_IMAGE_REF"] == f"{registry}/ml/fraud-detector@{digest}"
     info = skopeo_inspect(f"{registry}/ml/fraud-detector:{SHA}")
     assert info["Digest"] == digest
+    # the manifest the deploy record sizes the image from: the very bytes the digest names
+    raw = (app_repo / ".ci-gen/out/image-manifest.json").read_bytes()
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
+    assert json.loads(raw)["layers"] and all(layer["size"] > 0 for layer in json.loads(raw)["layers"])
     labels = info["Labels"]
-    import hashlib
 
     assert labels["org.opencontainers.image.revision"] == SHA
     assert labels["org.opencontainers.image.source"] == "https://git.example/ml/app.git"

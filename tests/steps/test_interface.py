@@ -11,7 +11,7 @@ from tests.tools import require
 
 STEP_NAMES = ("convert-model", "build-image", "run-test", "scan", "sign", "rollout", "verify")
 SHELL_SCRIPTS = ("build-image", "run-test", "scan", "sign", "rollout", "verify",
-                 "_common.sh", "_build_backends.sh", "_kustomize.sh", "_rollout_strategies.sh")
+                 "_common.sh", "_build_backends.sh", "_kustomize.sh", "_rollout_strategies.sh", "_cosign.sh")
 
 
 def header(name: str) -> list[str]:
@@ -101,7 +101,7 @@ def test_run_test_in_an_image_uses_docker_run(run_step, tmp_path: Path) -> None:
     result = run_step("run-test", "--dry-run", CI_GEN_TEST_NAME="gpu-smoke", CI_GEN_TEST_GPU="1",
                       CI_GEN_TEST_IMAGE="reg/app@sha256:ab", CI_GEN_TEST_COMMAND="python -m app.smoke")
     assert result.returncode == 0
-    assert (f"+ 'docker' 'run' '--rm' '--gpus' 'all' '-v' '{tmp_path}:/workspace' '-w' '/workspace' "
+    assert (f"+ 'docker' 'run' '--rm' '--gpus' 'all' '-e' 'PYTEST_ADDOPTS' '-v' '{tmp_path}:/workspace' '-w' '/workspace' "
             "'reg/app@sha256:ab' 'sh' '-c' 'python -m app.smoke'") in result.stdout
 
 
@@ -110,8 +110,14 @@ def test_sign_dry_run_key_and_keyless(run_step) -> None:
                      COSIGN_KEY="env://COSIGN_PRIVATE", COSIGN_PASSWORD="hunter22")
     assert keyed.returncode == 0
     assert "+ cosign sign --yes --key *** reg/app@sha256:ab" in keyed.stdout
-    keyless = run_step("sign", "verify", "--dry-run", CI_GEN_IMAGE_REF="reg/app@sha256:ab")
-    assert "cosign verify --certificate-identity-regexp" in keyless.stdout
+    keyless = run_step("sign", "verify", "--dry-run", CI_GEN_IMAGE_REF="reg/app@sha256:ab",
+                       CI_GEN_COSIGN_IDENTITY_REGEXP="^https://gitlab.example.com/ml/",
+                       CI_GEN_COSIGN_OIDC_ISSUER="https://gitlab.example.com")
+    assert ("+ cosign verify --output json --certificate-identity-regexp \\^https://gitlab.example.com/ml/ "
+            "--certificate-oidc-issuer https://gitlab.example.com reg/app@sha256:ab") in keyless.stdout
+    # no default identity: "any identity" would accept anyone's keyless signature
+    anyone = run_step("sign", "verify", "--dry-run", CI_GEN_IMAGE_REF="reg/app@sha256:ab")
+    assert anyone.returncode == 2 and "nothing to verify against" in anyone.stderr
 
 
 def test_sign_refuses_a_tag(run_step) -> None:

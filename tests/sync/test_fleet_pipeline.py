@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from ci_gen import __version__
 from ci_gen.errors import ManifestError
 from ci_gen.fleet_pipeline import FleetPipelineOptions, render_fleet_pipeline, write_fleet_pipeline
 from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
@@ -30,6 +31,11 @@ def test_gitlab_pipeline_is_valid_and_sharded(tmp_path: Path) -> None:
     assert "--check" in shlex.split(data["drift"]["script"][0])
     assert "--prune" in data["prune"]["script"][0] and "--shard" not in data["prune"]["script"][0]
     assert "CI_GEN_JOB == \"drift\"" in data["drift"]["rules"][0]["if"]
+    report = shlex.split(data["report"]["script"][0])
+    assert report[:4] == ["ci-gen", "report", "--fleet", "fleets/prod.yaml"] and "--shard" not in report
+    assert report[report.index("--cache") + 1] in [p.rstrip("/") + "/report.sqlite" for p in data["report"]["cache"]["paths"]]
+    assert data["report"]["before_script"] == [f"pip install --quiet 'ci-gen[report]=={__version__}'"]
+    assert set(data["report"]["artifacts"]["paths"]) == {"deploy-report.html", "deploy-report.json", "deploy-report.prom"}
 
 
 def test_jenkins_pipelines_pass_the_declarative_validator(tmp_path: Path) -> None:
@@ -37,7 +43,7 @@ def test_jenkins_pipelines_pass_the_declarative_validator(tmp_path: Path) -> Non
 
     fleet = write(tmp_path / "fleet.yaml", FLEET)
     files = render_fleet_pipeline(fleet, tmp_path, FleetPipelineOptions(shards=3, sync_cron="H */2 * * *"))
-    for name in ("Jenkinsfile", "Jenkinsfile.drift"):
+    for name in ("Jenkinsfile", "Jenkinsfile.drift", "Jenkinsfile.report"):
         assert jenkinsfile.validate(files[name].decode()) == [], name
     shards = re.findall(r"--shard (\d+)/3", files["Jenkinsfile"].decode())
     assert shards == ["1", "2", "3"]
@@ -64,7 +70,8 @@ def test_bad_fleet_is_refused_and_files_are_written(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
         render_fleet_pipeline(write(tmp_path / "bad.yaml", "version: 2\n"), tmp_path, FleetPipelineOptions())
     written = write_fleet_pipeline(write(tmp_path / "fleet.yaml", FLEET), tmp_path / "out", FleetPipelineOptions())
-    assert sorted(p.name for p in written) == [".gitlab-ci.yml", "Jenkinsfile", "Jenkinsfile.drift"]
+    assert sorted(p.name for p in written) == [".gitlab-ci.yml", "Jenkinsfile", "Jenkinsfile.drift",
+                                               "Jenkinsfile.report"]
     assert all(p.read_bytes() for p in written)
 
 
@@ -72,5 +79,5 @@ def test_run_render_fleet_names_what_it_wrote(tmp_path: Path, capsys: pytest.Cap
     from ci_gen.fleet_pipeline import run_render_fleet
 
     assert run_render_fleet(write(tmp_path / "fleet.yaml", FLEET), tmp_path, FleetPipelineOptions(shards=2)) == 0
-    assert capsys.readouterr().out.count("wrote ") == 3
+    assert capsys.readouterr().out.count("wrote ") == 4
     assert "parallel: 2" in (tmp_path / ".gitlab-ci.yml").read_text()

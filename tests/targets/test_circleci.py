@@ -52,4 +52,5 @@ def test_runner_roles_workspace_and_rollback() -> None:
     assert {"attach_workspace": {"at": "."}} in jobs["test-unit"]["steps"]
     deploy = jobs["deploy-production"]["steps"]
     assert {"run": {"name": "rollback", "when": "on_fail", "command": ".ci-gen/steps/rollout rollback"}} in deploy
-    assert jobs["deploy-production"]["environment"]["KUBECONFIG"] == "/tmp/ci-gen-kubeconfig"
+    writer = next(s["run"] for s in deploy if isinstance(s, dict) and s.get("run", {}).get("name") == "secret file KUBECONFIG")
+    assert writer["command"].startswith('if [ -n "${CI_GEN_KUBECONFIG:-}" ]; then') and "KUBECONFIG" not in jobs["deploy-production"]["environment"]

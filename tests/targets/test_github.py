@@ -57,10 +57,10 @@ def test_deploys_use_their_environment_and_its_secrets_only() -> None:
     assert prod["environment"] == {"name": "production"}
     assert prod["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
     assert prod["if"] == "github.event_name != 'schedule' && github.ref == 'refs/heads/main'"
-    run = [s for s in prod["steps"] if s.get("name") == "deploy-production"][0]
-    assert run["env"]["KUBECONFIG"] == "${{ runner.temp }}/ci-gen-kubeconfig"
     writer = [s for s in prod["steps"] if s.get("name") == "secret file KUBECONFIG"][0]
     assert writer["env"] == {"CI_GEN_SECRET": "${{ secrets.CI_GEN_KUBECONFIG }}"}
+    # the variable is set for later steps only when the secret is: an empty file is no kubeconfig
+    assert writer["run"].startswith('if [ -n "$CI_GEN_SECRET" ]; then') and '>> "$GITHUB_ENV"' in writer["run"]
     verify = jobs["verify-production"]
     assert verify["environment"] == {"name": "production", "deployment": False}
     assert "concurrency" not in verify
@@ -78,3 +78,11 @@ def test_schedules_and_secrets_by_name() -> None:
     data = workflow()
     assert data["on"]["schedule"] == [{"cron": "0 3 * * *"}]
     assert data["env"]["REGISTRY_PASSWORD"] == "${{ secrets.REGISTRY_PASSWORD }}"
+
+
+def test_keyless_signing_gets_an_oidc_token_and_nothing_more() -> None:
+    text = ("version: 1\nname: app\ntargets: [github]\nimage: {name: registry.example.com/ml/app}\n"
+            "scan: {sign: true}\n")
+    jobs = workflow(text)["jobs"]
+    assert jobs["sign-image"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert all("permissions" not in job for name, job in jobs.items() if name != "sign-image")

@@ -42,6 +42,48 @@ def parse_inputs(raw: str) -> list[InputSpec]:
     return specs
 
 
+# The one dynamic axis with a default range (the same default as the manifest's).
+DEFAULT_RANGES = {"batch": (1, 8, 32)}
+PROFILE = ("min", "opt", "max")
+
+
+def axis_name(index: int) -> str:
+    return "batch" if index == 0 else f"dim{index}"
+
+
+def parse_dynamic(raw: str, specs: Sequence[InputSpec]) -> dict[str, tuple[int, int, int]]:
+    """CI_GEN_MODEL_DYNAMIC ({"batch": [min, opt, max], "dim1": ...}) completed with the defaults,
+    for exactly the axes some input marks -1."""
+    try:
+        given = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"CI_GEN_MODEL_DYNAMIC is not JSON: {exc}") from None
+    if not isinstance(given, dict):
+        raise ValueError("CI_GEN_MODEL_DYNAMIC must be a JSON object of [min, opt, max] lists")
+    ranges: dict[str, tuple[int, int, int]] = {}
+    for spec in specs:
+        for index, dim in enumerate(spec.shape):
+            if dim != -1:
+                continue
+            axis = axis_name(index)
+            values = given.get(axis, DEFAULT_RANGES.get(axis))
+            if values is None:
+                raise ValueError(f"dimension {index} of input {spec.name!r} is dynamic (-1) and "
+                                 f"CI_GEN_MODEL_DYNAMIC has no range for {axis!r}")
+            low, opt, high = (int(v) for v in values)
+            if not 1 <= low <= opt <= high:
+                raise ValueError(f"CI_GEN_MODEL_DYNAMIC {axis}: need 1 <= min <= opt <= max, got {list(values)}")
+            ranges[axis] = (low, opt, high)
+    return ranges
+
+
+def at_profile(specs: Sequence[InputSpec], ranges: dict[str, tuple[int, int, int]], which: str) -> list[InputSpec]:
+    """The inputs with every -1 replaced by its min, opt or max size."""
+    pick = PROFILE.index(which)
+    return [InputSpec(s.name, tuple(ranges[axis_name(i)][pick] if d == -1 else d for i, d in enumerate(s.shape)),
+                      s.dtype) for s in specs]
+
+
 def make_inputs(specs: Sequence[InputSpec], seed: int = 0) -> dict[str, np.ndarray]:
     """Deterministic example inputs: the same seed gives both models the same data."""
     import numpy as np

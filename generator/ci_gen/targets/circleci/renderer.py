@@ -7,6 +7,8 @@ a second workflow with the schedule triggers, holding only the jobs schedules ma
 """
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 
 from ...manifest import Manifest
@@ -22,9 +24,15 @@ SECRET_FILES = {"kubeconfig": ("KUBECONFIG", "CI_GEN_KUBECONFIG"), "cosign": ("C
 
 @dataclass(frozen=True)
 class SecretFile:
-    variable: str
-    source: str
+    variable: str  # names the file for the job's later steps, only when the secret is set
+    source: str  # project or context variable holding the file's content
     path: str
+
+    @property
+    def command(self) -> str:
+        # An unset variable leaves the file variable unset (a step then takes its keyless or default path).
+        return (f'if [ -n "${{{self.source}:-}}" ]; then umask 077 && printf \'%s\' "${self.source}" > {self.path} '
+                f'&& echo "export {self.variable}={self.path}" >> "$BASH_ENV"; fi')
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class CircleJob:
     rollback_command: tuple[str, ...] | None
     persist: bool
     store: bool
+    test_results: bool  # JUnit reports for CircleCI's test view
+    oidc_command: str | None  # keyless signing: puts the job's OIDC token in SIGSTORE_ID_TOKEN
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,15 @@ def _job(pipeline: Pipeline, default: str, gpu: str, job: Job) -> CircleJob:
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
         persist=OUT_DIR in job.artifacts,
         store=REPORT_DIR in job.artifacts,
+        test_results=any(kind == "junit" for kind, _ in job.reports),
+        oidc_command=_oidc_command(job.id_token) if job.id_token else None,
     )
+
+
+def _oidc_command(audience: str) -> str:
+    # CircleCI's OIDC token with the audience cosign expects, for the later steps of the job.
+    claims = shlex.quote(json.dumps({"aud": audience}))
+    return f"printf 'export SIGSTORE_ID_TOKEN=%s\\n' \"$(circleci run oidc get --claims {claims})\" >> \"$BASH_ENV\""
 
 
 def _workflow(jobs: tuple[Job, ...], present: set[str] | None) -> tuple[WorkflowEntry, ...]:

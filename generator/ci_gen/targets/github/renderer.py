@@ -29,9 +29,15 @@ SECRET_FILES = {"kubeconfig": ("KUBECONFIG", "CI_GEN_KUBECONFIG"), "cosign": ("C
 
 @dataclass(frozen=True)
 class SecretFile:
-    variable: str  # set to the file's path for the step
+    variable: str  # names the file for the job's later steps, only when the secret is set
     secret: str
-    file: str  # name under $RUNNER_TEMP
+
+    @property
+    def command(self) -> str:
+        # An unset secret leaves the variable unset (a step then takes its keyless or default path).
+        path = f"$RUNNER_TEMP/ci-gen-{self.variable.lower()}"
+        return (f'if [ -n "$CI_GEN_SECRET" ]; then umask 077 && printf \'%s\' "$CI_GEN_SECRET" > "{path}" '
+                f'&& echo "{self.variable}={path}" >> "$GITHUB_ENV"; fi')
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class GithubJob:
     downloads: tuple[Download, ...]
     command: tuple[str, ...]
     upload: tuple[str, ...]
+    id_token: bool  # keyless signing: the job may ask GitHub for its OIDC token (cosign finds it)
 
 
 def render(pipeline: Pipeline, manifest: Manifest) -> str:
@@ -98,12 +105,13 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
         downloads=tuple(Download(n, artifact_root(pipeline.job(n))) for n in producers),
         command=command,
         upload=() if rollback else artifact_paths(job),
+        id_token=job.id_token is not None and not rollback,
     )
 
 
 def _secret_file(credential: Credential) -> SecretFile:
     variable, secret = SECRET_FILES[credential.purpose]
-    return SecretFile(variable, secret, f"ci-gen-{credential.purpose}")
+    return SecretFile(variable, secret)
 
 
 def artifact_paths(job: Job) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from ...plan import Images, Job, Pipeline
 from ...templating import render_template
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
-NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx")
+NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class GitlabJob:
     environment_action: str | None
     tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
+    id_token: str | None = None
 
 
 def render(pipeline: Pipeline, manifest: Manifest) -> str:
@@ -70,6 +71,7 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
+        id_token=None if is_rollback else job.id_token,
     )
 
 

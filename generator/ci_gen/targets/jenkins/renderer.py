@@ -39,6 +39,8 @@ class JenkinsStage:
     skip_on_schedule: bool
     rollback_command: tuple[str, ...] | None
     archive: str | None  # report glob archived after the stage, whatever its result
+    junit: tuple[str, ...] = ()  # JUnit XML files for the junit step (Test Results view)
+    sarif: tuple[str, ...] = ()  # SARIF files for warnings-ng's recordIssues, when installed
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
         skip_on_schedule=job.skip_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
         archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
+        junit=tuple(p for k, p in job.reports if k == "junit"),
+        sarif=tuple(p for k, p in job.reports if k == "sarif"),
     )
 
 

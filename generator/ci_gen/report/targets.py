@@ -1,0 +1,100 @@
+"""Which projects a report covers and where their history lives: one checkout's manifest, or a
+fleet's projects (the same fleet file, discovery and sharding as `sync`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # the sync source key: stable identity for messages and sharding
+    app: str  # the manifest's name
+    gitlab: str | None  # GitLab project path holding the deployments
+    jenkins: str | None  # Jenkins job full name
+
+
+def repo_target(root: Path, jenkins_folder: str | None = None) -> Target:
+    from ..manifest import load_manifest
+    from ..workspace import MANIFEST_NAME
+
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise UserError(f"{path}: no manifest (run in a repository with ci-gen.yaml, or use --fleet)")
+    manifest = load_manifest(path)
+    return _target(f"path:{root.resolve()}", manifest, None, jenkins_folder)
+
+
+def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
+                  shard: tuple[int, int] | None) -> tuple[list[Target], list[str]]:
+    """The fleet's targets and, for the projects that cannot be reported, why. Keys, discovery
+    and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does."""
+    from ..manifest import load_manifest_text
+    from ..targets.gitlab.server import GitLabBackend
+    from ..sync.sources import shard as take_shard
+    from ..workspace import MANIFEST_NAME
+
+    sources = _sources(fleet, gitlab)
+    if shard is not None:
+        sources = take_shard(sources, *shard)
+    backend = GitLabBackend(gitlab) if gitlab is not None else None
+    targets, problems = [], []
+    for source in sources:
+        text: str | None
+        try:
+            if source.local_path is not None:
+                text = (source.local_path / MANIFEST_NAME).read_text(encoding="utf-8")
+            elif backend is not None:
+                text = backend.read_manifest(str(source.gitlab_path), source.ref)
+            else:
+                text = None
+            if text is None:
+                problems.append(f"{source.key}: no {MANIFEST_NAME}, skipped")
+                continue
+            manifest = load_manifest_text(text, MANIFEST_NAME)
+            target = _target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder)
+        except OSError as exc:
+            problems.append(f"{source.key}: {exc.strerror or exc}, skipped")
+            continue
+        except UserError as exc:
+            problems.append(f"{source.key}: {str(exc).splitlines()[0]}, skipped")
+            continue
+        targets.append(target)
+    return targets, problems
+
+
+def _sources(fleet: Any, gitlab: Any | None) -> list[Any]:
+    """sync's fleet sources without what only sync needs: a local checkout's branch and remote
+    (two `git` processes per checkout, seconds over a large fleet)."""
+    from ..sync.model import Source
+    from ..sync.sources import discover_group
+
+    found: dict[str, Any] = {}
+    for entry in fleet.projects:
+        if entry.gitlab is not None:
+            source = Source(key=f"gitlab:{entry.gitlab}", origin=entry.origin, gitlab_path=entry.gitlab, ref=entry.ref)
+        else:
+            source = Source(key=f"path:{entry.path}", origin=entry.origin,
+                            local_path=(fleet.file.parent / str(entry.path)).resolve(), ref=entry.ref)
+        found.setdefault(source.key, source)
+    for discovery in fleet.discover:
+        if gitlab is None:
+            raise UserError(f"{discovery.origin}: discovery needs a GitLab server (servers.gitlab.url "
+                            "or CI_GEN_GITLAB_URL)")
+        for source in discover_group(gitlab, discovery.group, discovery.exclude, discovery.origin):
+            found.setdefault(source.key, source)
+    return list(found.values())
+
+
+def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:
+    """The job's name as sync places it: inside the fleet's folder, every segment checked before
+    a URL is built from it (a manifest is untrusted; `..` would reach another item)."""
+    from ..sync.placement import place
+
+    job = place(default_folder, manifest.jenkins.folder, manifest.name) if "jenkins" in manifest.targets else None
+    return Target(key, manifest.name,
+                  (gitlab_path or manifest.gitlab.project) if "gitlab" in manifest.targets else None,
+                  job)
