@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs, then runs the whole suite.
 #   scripts/test.sh [pytest args...]
-# System tools (groovy + JDK, shellcheck, git, rsync, buildah, registry, prometheus, ...) are
-# installed with apt-get when running as root and missing; Python packages with pip into the
-# current interpreter (use a virtualenv if you prefer); gitlab-ci-local with npm.
+#   scripts/test.sh --dry-run      say what would be installed and run; change nothing
+# Python packages go into a virtual environment, never the system interpreter: the active one
+# ($VIRTUAL_ENV), else .venv in this checkout (created on the first run, reused after;
+# CI_GEN_VENV=DIR puts it elsewhere). System tools (groovy + JDK, shellcheck, git, rsync, buildah,
+# registry, prometheus, ...) come from apt-get when running as root; otherwise a warning names
+# what is missing and the tests needing it skip (under CI=true they fail). gitlab-ci-local from npm.
+# The steps extra pulls torch: from PyPI that is the CUDA build (about 2.5 GB with the NVIDIA
+# wheels); CI_GEN_TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+dry_run=
+if [ "${1:-}" = "--dry-run" ]; then dry_run=1; shift; fi
+export CI_GEN_DRY_RUN="${dry_run:-${CI_GEN_DRY_RUN:-}}"
+do_run() { if [ -n "$CI_GEN_DRY_RUN" ]; then echo "would run: $*"; else "$@"; fi; }
+
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+ci_gen_venv "${CI_GEN_VENV:-.venv}"
+venv="$CI_GEN_VENV_DIR"
+echo "== python packages go into the virtual environment $venv ($CI_GEN_VENV_STATE)"
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
+export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
+export CI_GEN_PYTHON="$VIRTUAL_ENV/bin/python"
+hash -r
 
 need_apt=()
 for tool in groovy:groovy java:default-jdk-headless shellcheck:shellcheck git:git rsync:rsync chromium:chromium; do
@@ -14,22 +34,24 @@ done
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need_apt[*]} (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    do_run apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive do_run apt-get install -y -qq "${need_apt[@]}"
   else
-    echo "warning: missing ${need_apt[*]}; install them (tests needing them will skip)" >&2
+    echo "warning: missing ${need_apt[*]} (not root: no apt-get); tests needing them will skip" >&2
   fi
 fi
-if [ -x .ci/install-steps.sh ] || [ -f .ci/install-steps.sh ]; then
-  bash .ci/install-steps.sh
-fi
+bash .ci/install-steps.sh
 
-echo "== installing ci-gen with the test, steps, run and report extras (pip)"
-python3 -m pip install -q --disable-pip-version-check -e '.[test,steps,run,report]'
+echo "== installing ci-gen with the test, steps, run and report extras (pip, into $venv)"
+do_run "$CI_GEN_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test,steps,run,report]'
 
-if command -v npm >/dev/null 2>&1 && ! command -v gitlab-ci-local >/dev/null 2>&1; then
-  echo "== installing gitlab-ci-local 4.73.0 (npm; newer releases need Node 22)"
-  npm install -g --silent gitlab-ci-local@4.73.0 >/dev/null 2>&1 || echo "warning: gitlab-ci-local not installed" >&2
+if ! command -v gitlab-ci-local >/dev/null 2>&1; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing gitlab-ci-local 4.73.0 (npm; newer releases need Node 22)"
+    do_run npm install -g --silent gitlab-ci-local@4.73.0 >/dev/null 2>&1 || echo "warning: gitlab-ci-local not installed" >&2
+  else
+    echo "warning: npm not found: gitlab-ci-local not installed; the tests running GitLab jobs locally will skip" >&2
+  fi
 fi
 
 if [ -z "${JAVA_HOME:-}" ]; then
@@ -39,4 +61,5 @@ if [ -z "${JAVA_HOME:-}" ]; then
 fi
 
 echo "== running the test suite"
-exec python3 -m pytest "$@"
+if [ -n "$CI_GEN_DRY_RUN" ]; then echo "would run: $CI_GEN_PYTHON -m pytest $*"; exit 0; fi
+exec "$CI_GEN_PYTHON" -m pytest "$@"

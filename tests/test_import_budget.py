@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2", "grafana_foundation_sdk")
+HEAVY = ("gitlab", "jenkins", "docker", "rich", "jinja2", "grafana_foundation_sdk", "hcl2", "lark")
 
 
 def imported_modules(args: list[str], cwd: Path, exit_code: int = 0, cache: Path | None = None) -> set[str]:

@@ -67,25 +67,27 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @common
 @click.option("--check", is_flag=True, help="Exit 1 if a generated file is missing, stale or hand-edited.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of what render would change.")
+@click.option("--force", is_flag=True,
+              help="Replace a .gitlab-ci.yml or Jenkinsfile that ci-gen did not generate (see `ci-gen import`).")
 @click.option("--out", metavar="DIR", help="Write into DIR instead of the repository.")
 @click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)),
               help="Render only this target (repeatable).")
 @fleet_pipeline_options
-def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool,
+def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool, force: bool,
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
     """Write the CI files of the manifest's targets and .ci-gen/ from the manifest."""
     if fleet:
         from .paths import check_out_dir
 
-        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", **fleet_options)
+        return _render_fleet(fleet, str(check_out_dir(out)) if out else directory or ".", force, **fleet_options)
     from .commands import render as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets)
+    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets, force)
 
 
-def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron: str, report_cron: str, fleet_jobs: int,
-                  no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
+def _render_fleet(fleet: str, out: str, force: bool, shards: int, sync_cron: str, drift_cron: str, report_cron: str,
+                  fleet_jobs: int, no_prune: bool, fleet_image: str, runner_tags: tuple[str, ...], jenkins_label: str) -> int:
     from pathlib import Path
 
     from .fleet_pipeline import FleetPipelineOptions, run_render_fleet
@@ -94,7 +96,7 @@ def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron:
                                    report_cron=report_cron, jobs=fleet_jobs,
                                    prune=not no_prune, image=fleet_image, runner_tags=runner_tags or ("docker",),
                                    jenkins_label=jenkins_label)
-    return run_render_fleet(Path(fleet), Path(out), options)
+    return run_render_fleet(Path(fleet), Path(out), options, force)
 
 
 @cli.command()
@@ -102,19 +104,25 @@ def _render_fleet(fleet: str, out: str, shards: int, sync_cron: str, drift_cron:
 @click.option("--server", is_flag=True, help="Check with the GitLab CI Lint API and Jenkins' declarative validator.")
 @click.option("--gitlab-project", metavar="PATH", help="--server: project whose CI Lint context to use (default: gitlab.project).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="--server: seconds per request.")
+@click.option("--out", metavar="DIR", help="Lint the files `render --out DIR` wrote there instead of the repository's.")
 def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gitlab_project: str | None,
-         timeout: float) -> int:
+         timeout: float, out: str | None) -> int:
     """Validate the pipelines: offline (GitLab's CI schema, Groovy) or with --server."""
     if server:
         from pathlib import Path
 
         from .lint_server import run_lint_server
 
+        if out:
+            from .errors import UsageError
+
+            raise UsageError("--out lints offline; --server checks the repository's files")
+
         return run_lint_server(Path(directory or "."), gitlab_project, timeout, fmt)
     from .commands import lint as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt)
+    return command.run(workspace(directory, manifest), fmt, out)
 
 
 @cli.command()

@@ -232,6 +232,19 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Infra:
+    """`infra:`: the Terraform / OpenTofu stage; every field has its schema default."""
+
+    tool: str  # terraform | tofu
+    dir: str
+    environments: tuple[str, ...]
+    state: str  # gitlab | backend
+    approval: bool
+    branch: str
+    drift: str | None  # cron of the drift schedule
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest with every default filled in."""
 
@@ -250,6 +263,7 @@ class Manifest:
     secrets: tuple[str, ...]
     schedules: tuple[Schedule, ...]
     monitoring: Monitoring | None = None
+    infra: Infra | None = None
 
 
 def load_manifest(path: Path, repo_root: Path | None = None, display: str | None = None) -> Manifest:
@@ -284,9 +298,26 @@ def build(data: dict[str, Any], file: str) -> Manifest:
         gitlab=GitlabSettings(data["gitlab"].get("project")),
         variables=tuple((k, _text(v)) for k, v in data["variables"].items()),
         secrets=tuple(data["secrets"]),
-        schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]),
+        schedules=tuple(Schedule(s["name"], s["cron"], s["branch"]) for s in data["schedules"]) + _drift(data),
         monitoring=_monitoring(data["monitoring"]) if "monitoring" in data else None,
+        infra=_infra(data["infra"]) if "infra" in data else None,
     )
+
+
+def _drift(data: dict[str, Any]) -> tuple[Schedule, ...]:
+    """The drift check is one more scheduled pipeline: sync creates it like the others."""
+    infra = data.get("infra")
+    if infra is None or "drift" not in infra:
+        return ()
+    return (Schedule(DRIFT_SCHEDULE, infra["drift"], infra["branch"]),)
+
+
+DRIFT_SCHEDULE = "ci-gen infra drift"
+
+
+def _infra(data: dict[str, Any]) -> Infra:
+    return Infra(data["tool"], data["dir"].rstrip("/") or ".", tuple(data["environments"]), data["state"],
+                 data["approval"], data["branch"], data.get("drift"))
 
 
 def _jenkins(data: dict[str, Any]) -> JenkinsSettings:

@@ -19,7 +19,8 @@ from .errors import UsageError, UserError
 from .fingerprint import LOCK_FILE, STEPS_DIR
 
 # Manifest fields holding repository paths.
-MANIFEST_PATH_FIELDS = (("model", "path"), ("image", "dockerfile"), ("image", "context"), ("deploy", "manifests"))
+MANIFEST_PATH_FIELDS = (("model", "path"), ("image", "dockerfile"), ("image", "context"), ("deploy", "manifests"),
+                       ("infra", "dir"))
 
 # ci-gen's largest generated file is a few tens of KB; a bigger one is not ours to read whole.
 MAX_GENERATED_BYTES = 4 * 1024 * 1024

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from .fingerprint import K8S_DIR, STEPS_DIR
 from .fingerprint import OUT_DIR as OUT_DIR, REPORT_DIR as REPORT_DIR  # re-exported: callers import them from here
+from .infra_plan import apply_branch, apply_job, infra_jobs
 from .manifest import Environment, Manifest
 
 SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify
@@ -82,6 +83,7 @@ class Job:
     tier: str | None = None  # the environment's deployment tier
     rollback_on_failure: bool = False  # a failure triggers `rollout rollback` for its environment
     skip_on_schedule: bool = False  # scheduled pipelines never run it
+    only_on_schedule: bool = False  # only scheduled pipelines run it (the infra drift check)
     # audience of the OIDC ID token the job gets as SIGSTORE_ID_TOKEN (keyless cosign signing)
     id_token: str | None = None
 
@@ -121,6 +123,7 @@ def build_plan(manifest: Manifest) -> Pipeline:
     jobs.append(_build_job(manifest, jobs))
     jobs += _test_jobs(manifest)
     jobs += _scan_jobs(manifest)
+    jobs += infra_jobs(manifest)
     jobs += _deploy_jobs(manifest, jobs)
     return Pipeline(
         jobs=tuple(jobs),
@@ -262,8 +265,12 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
     for env in deploy.environments:
         # An environment waits for the one before it, so it can only run where that one runs:
         # it inherits the branch rule (else GitLab refuses a job that needs an excluded job).
-        branch = env.branch or branch
-        needs = tuple(gates) + tuple(j.name for j in jobs[-1:])
+        # The same holds for the infrastructure apply it waits for.
+        branch = apply_branch(manifest, env.name, env.branch or branch)
+        before = tuple(j.name for j in jobs[-1:])
+        apply = apply_job(manifest, env.name, env.tier, env.approval is not None, branch)
+        jobs += [apply] if apply else []
+        needs = tuple(gates) + before + ((apply.name,) if apply else ())
         jobs.append(Job(
             name=f"deploy-{env.name}", stage=f"deploy-{env.name}", step="rollout", action="deploy",
             gpu=False, needs=needs, env=_rollout_env(manifest, env), credentials=_deploy_credentials(manifest, env),

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .errors import Problem
+from .infra_rules import check_infra
 from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .rules_evidence import check_calibration, check_dynamic_shapes, check_signature_check
@@ -316,4 +317,5 @@ RULES: tuple[Rule, ...] = (
     check_signature_check,
     check_dynamic_shapes,
     check_calibration,
+    check_infra,
 )

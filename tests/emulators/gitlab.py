@@ -10,7 +10,8 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from tests.emulators import gitlab_ci, gitlab_deploy, gitlab_environments, gitlab_repo, gitlab_settings
+from tests.emulators import gitlab_ci, gitlab_deploy, gitlab_environments, gitlab_repo, gitlab_settings, \
+    gitlab_terraform
 from tests.emulators.base import Emulator, Handler, Request, Response, json_response
 from tests.emulators.gitlab_common import API, ID, authenticated, current_user, error, \
     paginate, project, project_entity, namespace_entity, boolean
@@ -38,7 +39,7 @@ class GitLabEmulator(Emulator):
             ("GET", f"{API}/groups/{ID}/subgroups", subgroups),
         ]
         return (own + gitlab_repo.ROUTES + gitlab_settings.ROUTES + gitlab_ci.ROUTES + gitlab_environments.ROUTES
-                + gitlab_deploy.ROUTES)
+                + gitlab_deploy.ROUTES + gitlab_terraform.ROUTES)
 
     def reset_state(self) -> None:
         self.legacy_lint = False
@@ -233,7 +234,7 @@ class GitLabEmulator(Emulator):
     def before(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization") or ""
         token = request.headers.get("PRIVATE-TOKEN") or (
-            header[7:].strip() if header.lower().startswith("bearer ") else None)
+            header[7:].strip() if header.lower().startswith("bearer ") else None) or _basic_password(header)
         job_token = request.headers.get("JOB-TOKEN")
         request.state["user"] = None
         if token is not None or job_token is not None:
@@ -243,6 +244,19 @@ class GitLabEmulator(Emulator):
             request.state["user"] = user
         elif request.method != "GET":
             return json_response(401, {"message": "401 Unauthorized"})
+        return None
+
+
+def _basic_password(header: str) -> str | None:
+    """HTTP Basic, as Terraform's HTTP backend sends it: the password is the token."""
+    if not header.lower().startswith("basic "):
+        return None
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")[2] or None
+    except (binascii.Error, UnicodeDecodeError):
         return None
 
 

@@ -9,8 +9,8 @@ import pytest
 from tests.steps.conftest import STEPS
 from tests.tools import require
 
-STEP_NAMES = ("convert-model", "build-image", "run-test", "scan", "sign", "rollout", "verify")
-SHELL_SCRIPTS = ("build-image", "run-test", "scan", "sign", "rollout", "verify",
+STEP_NAMES = ("convert-model", "build-image", "run-test", "scan", "sign", "rollout", "verify", "infra")
+SHELL_SCRIPTS = ("build-image", "run-test", "scan", "sign", "rollout", "verify", "infra",
                  "_common.sh", "_build_backends.sh", "_kustomize.sh", "_rollout_strategies.sh", "_cosign.sh")
 
 
@@ -44,7 +44,7 @@ def test_help_prints_the_header(name: str, run_step) -> None:
     assert result.stdout.splitlines()[0] == header(name)[0][2:]
 
 
-@pytest.mark.parametrize("name, args", [("scan", ["bogus"]), ("sign", ["bogus"]), ("rollout", ["bogus"]),
+@pytest.mark.parametrize("name, args", [("scan", ["bogus"]), ("sign", ["bogus"]), ("infra", ["bogus"]), ("rollout", ["bogus"]),
                                         ("verify", ["bogus"]),
                                         ("build-image", ["--frobnicate"]), ("run-test", ["extra"]),
                                         ("convert-model", ["--frobnicate"])])

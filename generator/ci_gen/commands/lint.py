@@ -2,10 +2,12 @@
 and the monitoring files with promtool."""
 from __future__ import annotations
 
-from ..errors import ManifestError
+from pathlib import Path
+
+from ..errors import ManifestError, UserError
 from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
-from ..paths import read_file
+from ..paths import check_out_dir, read_file
 from ..render import render_manifest
 from ..targets import TARGETS
 from ..targets.base import LintResult
@@ -13,21 +15,25 @@ from ..workspace import Workspace
 from ..yamlio import read_text
 
 
-def run(ws: Workspace, fmt: str) -> int:
-    """Lint the committed files when present, else what `render` would write."""
+def run(ws: Workspace, fmt: str, out: str | None = None) -> int:
+    """Lint the committed files when present, else what `render` would write; with `out`, the
+    files `render --out OUT` wrote there (a missing one is an error, not rendered afresh)."""
     try:
         manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")  # read once, bounded
         manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"ok": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
+    root = check_out_dir(out) if out else ws.root
     rendered = None
     texts: dict[str, str] = {}
     for target in manifest.targets:
         path = TARGETS[target].output
-        on_disk = read_file(ws.root, path)  # regular files inside the repository only, bounded
+        on_disk = read_file(root, path)  # regular files inside the repository (or OUT) only, bounded
         if on_disk is not None:
             texts[path] = on_disk.decode("utf-8", errors="replace")
+        elif out:
+            raise UserError(f"{Path(out) / path}: missing; run `ci-gen render --out {out}` first")
         else:
             rendered = rendered or render_manifest(manifest, manifest_bytes)
             texts[path] = rendered.files[path].decode("utf-8")
@@ -38,9 +44,11 @@ def run(ws: Workspace, fmt: str) -> int:
     if manifest.monitoring is not None:
         from ..monitoring.lint import RULES_PATH, lint_monitoring
 
-        rules_file = ws.root / RULES_PATH
-        if rules_file.is_file():
-            rules = rules_file.read_text(encoding="utf-8")
+        rules_bytes = read_file(root, RULES_PATH)
+        if rules_bytes is not None:
+            rules = rules_bytes.decode("utf-8", errors="replace")
+        elif out:
+            raise UserError(f"{Path(out) / RULES_PATH}: missing; run `ci-gen render --out {out}` first")
         else:
             rendered = rendered or render_manifest(manifest, ws.manifest_path.read_bytes())
             rules = rendered.files[RULES_PATH].decode("utf-8")

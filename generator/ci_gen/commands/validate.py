@@ -22,6 +22,7 @@ def run(ws: Workspace, fmt: str) -> int:
             data = validate_text(text, ws.root, ws.display).data
             name = data["name"]
             store(key, ws.root, name, _manifest_paths(data), None)
+        _check_infra_code(ws, text)
     except ManifestError as exc:
         emit(fmt, [str(p) for p in exc.problems], {"valid": False, "problems": problem_dicts(exc.problems)}, err=True)
         return 1
@@ -50,3 +51,21 @@ def _manifest_paths(data: dict[str, Any]) -> list[str]:
         if isinstance(value, str):
             found.append(value)
     return found
+
+
+def _check_infra_code(ws: Workspace, text: str) -> None:
+    """The `.tf` files change without the manifest changing, so they are parsed on every run, even
+    when the manifest's own record settles it. The word `infra` anywhere is the cheap test that
+    keeps the YAML parser (and hcl2) off the fast path of every other manifest."""
+    if "infra" not in text:
+        return
+    from ..infra_hcl import hcl_problems
+    from ..yamlio import parse
+
+    data = parse(text, ws.display).data
+    infra = data.get("infra") if isinstance(data, dict) else None
+    if isinstance(infra, dict):
+        directory = infra.get("dir", "infra")
+        problems = hcl_problems(ws.root, directory) if isinstance(directory, str) else []
+        if problems:
+            raise ManifestError(problems)

@@ -94,7 +94,7 @@ class Runner:
         else:
             raise UserError(f"{', '.join(gpu_jobs)} need a GPU, but the Docker daemon has no NVIDIA runtime "
                             "(install the NVIDIA Container Toolkit); --skip-gpu runs the other jobs")
-        deploys = [j.name for j in self.jobs if is_deploy(j)]
+        deploys = [j.name for j in self.jobs if is_deploy(j) and j.environment is not None]  # kubectl's
         dry = dict(self.options.variables).get("CI_GEN_DRY_RUN", "") in ("1", "true")
         if deploys and not dry and "KUBECONFIG" not in self.options.secrets:
             raise UserError(f"{', '.join(deploys)} deploy to a Kubernetes cluster, and none is configured: set "

@@ -11,7 +11,8 @@ from ..plan import Job, Pipeline
 
 
 def is_deploy(job: Job) -> bool:
-    return job.environment is not None
+    """A job that changes an environment: a deploy, or the apply of its infrastructure."""
+    return job.environment is not None or (job.step == "infra" and job.action == "apply")
 
 
 def select_jobs(pipeline: Pipeline, names: tuple[str, ...], include_deploy: bool, only: bool) -> tuple[Job, ...]:
@@ -28,7 +29,8 @@ def select_jobs(pipeline: Pipeline, names: tuple[str, ...], include_deploy: bool
         for job in pipeline.jobs:
             if is_deploy(job) and not include_deploy:
                 break
-            wanted.add(job.name)
+            if not job.only_on_schedule:  # the drift check runs when named
+                wanted.add(job.name)
     return order([job for job in pipeline.jobs if job.name in wanted])
 
 

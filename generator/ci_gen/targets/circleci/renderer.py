@@ -67,9 +67,10 @@ def render(pipeline: Pipeline, manifest: Manifest) -> str:
     gpu = runners.gpu[0] if runners.gpu else DEFAULT_CLASS
     jobs = tuple(_job(pipeline, default, gpu, job) for job in pipeline.jobs)
     scheduled = {j.name for j in pipeline.jobs if not j.skip_on_schedule}
+    pushed = {j.name for j in pipeline.jobs if not j.only_on_schedule}
     return render_template(
         "circleci/config.yml.j2", jobs=jobs, env=pipeline.env + pipeline.variables,
-        workflow=_workflow(pipeline.jobs, None),
+        workflow=_workflow(tuple(j for j in pipeline.jobs if j.name in pushed), pushed),
         scheduled=_workflow(tuple(j for j in pipeline.jobs if j.name in scheduled), scheduled),
         triggers=tuple((branch, cron) for branch, crons in pipeline.schedules_by_branch for cron in crons),
         out_dir=OUT_DIR, report_dir=REPORT_DIR,

@@ -23,6 +23,7 @@ DEFAULT_RUNNER = ("ubuntu-latest",)
 # for a secret file the variable that names the file written from it.
 SECRET_ENV = {
     "registry": (("CI_GEN_REGISTRY_USER", "CI_GEN_REGISTRY_USER"), ("CI_GEN_REGISTRY_PASSWORD", "CI_GEN_REGISTRY_PASSWORD")),
+    "infra-state": (("TF_HTTP_USERNAME", "TF_HTTP_USERNAME"), ("TF_HTTP_PASSWORD", "TF_HTTP_PASSWORD")),
 }
 SECRET_FILES = {"kubeconfig": ("KUBECONFIG", "CI_GEN_KUBECONFIG"), "cosign": ("COSIGN_KEY", "CI_GEN_COSIGN_KEY")}
 
@@ -54,6 +55,7 @@ class GithubJob:
     needs: tuple[str, ...]
     branch: str | None
     skip_on_schedule: bool
+    only_on_schedule: bool
     on_failure: bool
     environment: str | None
     deployment: bool  # False: the job only reads the environment's secrets (a verify job)
@@ -94,6 +96,7 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
         needs=(job.name,) if rollback else job.needs,
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
+        only_on_schedule=job.only_on_schedule,
         on_failure=rollback,
         # Environment secrets reach only jobs naming the environment; a verify job names it
         # without creating a deployment (GitHub still applies the environment's reviewers).

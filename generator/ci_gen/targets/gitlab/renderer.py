@@ -9,7 +9,7 @@ from ...plan import Images, Job, Pipeline
 from ...templating import render_template
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
-NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit")
+NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit", "terraform")
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ def job_image_ref(job: Job) -> str:
 
 def _rules(job: Job, mode: str) -> tuple[tuple[str, str], ...]:
     rules: list[tuple[str, str]] = []
+    if job.only_on_schedule:
+        return (('$CI_PIPELINE_SOURCE == "schedule"', "on_success"), ("", "never"))
     if job.skip_on_schedule:
         rules.append(('$CI_PIPELINE_SOURCE == "schedule"', "never"))
     when = "on_failure" if mode == "on_failure" else ("manual" if job.gate else "on_success")

@@ -12,6 +12,7 @@ BINDINGS = {
     "registry": ("usernamePassword", (("usernameVariable", "CI_GEN_REGISTRY_USER"), ("passwordVariable", "CI_GEN_REGISTRY_PASSWORD"))),
     "kubeconfig": ("file", (("variable", "KUBECONFIG"),)),
     "cosign": ("file", (("variable", "COSIGN_KEY"),)),
+    "infra-state": ("usernamePassword", (("usernameVariable", "TF_HTTP_USERNAME"), ("passwordVariable", "TF_HTTP_PASSWORD"))),
 }
 
 
@@ -37,6 +38,7 @@ class JenkinsStage:
     gate_timeout: tuple[int, str] | None  # (time, unit) of the stage's timeout option
     branch: str | None
     skip_on_schedule: bool
+    only_on_schedule: bool
     rollback_command: tuple[str, ...] | None
     archive: str | None  # report glob archived after the stage, whatever its result
     junit: tuple[str, ...] = ()  # JUnit XML files for the junit step (Test Results view)
@@ -115,11 +117,19 @@ def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
         gate_timeout=_timeout(job.gate.timeout) if job.gate else None,
         branch=job.branch,
         skip_on_schedule=job.skip_on_schedule,
+        only_on_schedule=job.only_on_schedule,
         rollback_command=(job.command[0], "rollback") if job.rollback_on_failure else None,
-        archive=f"{REPORT_DIR}/**" if REPORT_DIR in job.artifacts else None,
+        archive=_archive(job),
         junit=tuple(p for k, p in job.reports if k == "junit"),
         sarif=tuple(p for k, p in job.reports if k == "sarif"),
     )
+
+
+def _archive(job: Job) -> str | None:
+    """The report folder, and any report file the job keeps elsewhere (the binary Terraform plan)."""
+    if REPORT_DIR not in job.artifacts:
+        return None
+    return ",".join([f"{REPORT_DIR}/**"] + [p for _, p in job.reports if not p.startswith(REPORT_DIR + "/")])
 
 
 _UNITS = {"s": "SECONDS", "m": "MINUTES", "h": "HOURS"}

@@ -1,0 +1,3 @@
+project_id  = "ml-platform-prod"
+environment = "production"
+node_count  = 3

@@ -1,0 +1,2 @@
+project_id  = "ml-platform-staging"
+environment = "staging"
