@@ -42,8 +42,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 bash .ci/install-steps.sh
 
-echo "== installing ci-gen with the test, steps, run and report extras (pip, into $venv)"
-do_run "$CI_GEN_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test,steps,run,report]'
+echo "== installing ci-gen with the test, steps, run, report and datadog extras (pip, into $venv)"
+do_run "$CI_GEN_PYTHON" -m pip install -q --disable-pip-version-check -e '.[test,steps,run,report,datadog]'
 
 if ! command -v gitlab-ci-local >/dev/null 2>&1; then
   if command -v npm >/dev/null 2>&1; then

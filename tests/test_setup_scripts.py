@@ -142,7 +142,7 @@ def test_test_sh_without_root_or_npm_warns_and_installs_into_the_venv(bare_path:
     assert f"python packages go into the virtual environment {venv} (active)" in proc.stdout
     assert "warning: missing groovy default-jdk-headless shellcheck git rsync chromium (not root: no apt-get)" in proc.stderr
     assert "warning: npm not found: gitlab-ci-local not installed" in proc.stderr
-    assert f"would run: {venv}/bin/python -m pip install -q --disable-pip-version-check -e .[test,steps,run,report]" in proc.stdout
+    assert f"would run: {venv}/bin/python -m pip install -q --disable-pip-version-check -e .[test,steps,run,report,datadog]" in proc.stdout
     assert f"would run: {venv}/bin/python -m pytest -x tests/core" in proc.stdout
     assert "pip install torch==2.13.0 onnx" in proc.stdout and f"({venv}/bin/python)" in proc.stdout
 

@@ -40,7 +40,7 @@ def validate(directory: str | None, manifest: str | None, fmt: str) -> int:
     from .commands import validate as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt)
+    return command.run(workspace(directory, manifest, find=True), fmt)
 
 
 def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,7 +83,7 @@ def render(directory: str | None, manifest: str | None, fmt: str, check: bool, d
     from .commands import render as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt, check, diff, out, targets, force)
+    return command.run(workspace(directory, manifest, find=True), fmt, check, diff, out, targets, force)
 
 
 def _render_fleet(fleet: str, out: str, force: bool, shards: int, sync_cron: str, drift_cron: str, report_cron: str,
@@ -122,20 +122,34 @@ def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gi
     from .commands import lint as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), fmt, out)
+    return command.run(workspace(directory, manifest, find=True), fmt, out)
 
 
 @cli.command()
 @common
-@click.option("--name", help="Application name (lowercase letters, digits, '-').")
-@click.option("--image", help="Image repository without a tag, e.g. registry.example.com/ml/app.")
-@click.option("--model", "model_path", help="Model file relative to the repository root (omit for none).")
-@click.option("--framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]), default="pytorch")
-@click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary"]), default="rolling")
-@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)))
+@click.option("--name", help="Application name: lowercase letters, digits and '-' (default in a terminal: the "
+              "directory's name). Also the Kubernetes namespace of both environments.")
+@click.option("--image", help="Image repository without a tag, e.g. registry.example.com/ml/app "
+              "(ci-gen tags with the commit SHA).")
+@click.option("--model", "model_path", metavar="PATH",
+              help="Model file (a SavedModel directory for tensorflow) relative to the repository root; "
+              "omit for an app without a model.")
+@click.option("--framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]),
+              help="Framework of --model (default: from its extension, .pkl/.joblib sklearn, .onnx onnx, "
+              "else pytorch; asked in a terminal); picks the example input shape (image or tabular) "
+              "and the base image (CUDA for pytorch, python:3.11-slim otherwise).")
+@click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary"]), default="rolling",
+              show_default=True, help="Deployment strategy; canary adds a Prometheus analysis block to fill in.")
+@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)),
+              help="CI system to generate for (repeatable; default gitlab and jenkins).")
 def init(directory: str | None, manifest: str | None, fmt: str, name: str | None, image: str | None,
-         model_path: str | None, framework: str, strategy: str, targets: tuple[str, ...]) -> int:
-    """Write a commented starter ci-gen.yaml (asks in a terminal; flags otherwise)."""
+         model_path: str | None, framework: str | None, strategy: str, targets: tuple[str, ...]) -> int:
+    """Write a commented starter ci-gen.yaml.
+
+    In a terminal it asks for what the flags leave out and checks each answer as it is given;
+    otherwise --name and --image are required and errors name the flag. It never overwrites an
+    existing manifest. Every field of the manifest: `ci-gen schema --docs`.
+    """
     from pathlib import Path
 
     from .commands import init as command
@@ -143,17 +157,36 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
     from .workspace import workspace
 
     ws = workspace(directory, manifest)
-    interactive = sys.stdin.isatty()
-    default_name = Path(ws.root).resolve().name.lower()
-    if interactive:
-        name = name or click.prompt("Application name", default=default_name)
-        image = image or click.prompt("Image repository (no tag)", default=f"registry.example.com/ml/{name}")
-        if model_path is None:
-            model_path = click.prompt("Model file (empty for none)", default="", show_default=False) or None
-    if not name or not image:
+    answers = command.InitAnswers(name or "", image or "", model_path, framework or command.guess_framework(model_path),
+                                  strategy, targets or DEFAULT_TARGETS)
+    if sys.stdin.isatty():
+        answers = _ask(command, ws, answers, command.name_from(Path(ws.root).resolve().name), framework is None)
+    if not answers.name or not answers.image:
         raise UsageError("--name and --image are required when not running in a terminal")
-    answers = command.InitAnswers(name, image, model_path, framework, strategy, targets or DEFAULT_TARGETS)
     return command.run(ws, answers, fmt)
+
+
+def _ask(command: Any, ws: Any, answers: Any, directory_name: str, ask_framework: bool) -> Any:
+    """Prompt for each answer the flags left out; a refused answer is explained and asked again."""
+    from dataclasses import replace
+
+    if not answers.name:
+        name = click.prompt("Application name", default=directory_name,
+                            value_proc=command.answer_check(ws, answers, "name", "--name"))
+        answers = replace(answers, name=name)
+    if not answers.image:
+        image = click.prompt("Image repository (no tag)", default=f"registry.example.com/ml/{answers.name}",
+                             value_proc=command.answer_check(ws, answers, "image", "--image"))
+        answers = replace(answers, image=image)
+    if answers.model_path is None:
+        model = click.prompt("Model file (empty for none)", default="", show_default=False,
+                             value_proc=command.answer_check(ws, answers, "model_path", "--model"))
+        answers = replace(answers, model_path=model or None)
+    if ask_framework and answers.model_path:
+        framework = click.prompt("Framework", type=click.Choice(["pytorch", "onnx", "tensorflow", "sklearn"]),
+                                 default=command.guess_framework(answers.model_path))
+        answers = replace(answers, framework=framework)
+    return answers
 
 
 @cli.command("import")
@@ -234,7 +267,7 @@ def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tup
     from .commands import run as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest), command.RunRequest(jobs=jobs, fmt=fmt, **options))
+    return command.run(workspace(directory, manifest, find=True), command.RunRequest(jobs=jobs, fmt=fmt, **options))
 
 
 @cli.command()
@@ -269,16 +302,23 @@ def report(**options: Any) -> int:
 
 
 @cli.command()
-def schema() -> int:
-    """Print the manifest JSON Schema (for editors and other tools)."""
+@click.option("--docs", is_flag=True, help="Print the field reference instead: every field's type, default and meaning.")
+def schema(docs: bool) -> int:
+    """Print the manifest JSON Schema (for editors and other tools), or its field reference."""
     from .commands import info
 
-    return info.schema()
+    return info.schema(docs)
 
 
-@cli.group()
-def steps() -> None:
-    """The shared step scripts the pipelines call."""
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def steps(ctx: click.Context) -> int:
+    """The shared step scripts the pipelines call (no subcommand: list them)."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from .commands import info
+
+    return info.steps_list("text")
 
 
 @steps.command("list")

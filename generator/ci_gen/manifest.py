@@ -168,10 +168,12 @@ class Monitoring:
     latency_percent: float  # percent of requests faster than the threshold
     gpu: bool
     operator: bool
+    datadog: bool
     prometheus: str | None
     watch: str  # duration; "0s" (any zero) turns the watch off
     labels: tuple[tuple[str, str], ...]
     runbook: str | None
+    queries: tuple[tuple[str, str], ...] = ()  # metrics: custom, the SLI templates by name
 
 
 @dataclass(frozen=True)
@@ -419,8 +421,9 @@ def _monitoring(data: dict[str, Any]) -> Monitoring:
     return Monitoring(
         metrics=data["metrics"], availability=float(slo["availability"]),
         latency_threshold_ms=int(latency["threshold_ms"]), latency_percent=float(latency["percent"]),
-        gpu=data["gpu"], operator=data["operator"], prometheus=data.get("prometheus"), watch=data["watch"],
+        gpu=data["gpu"], operator=data["operator"], datadog=data["datadog"], prometheus=data.get("prometheus"), watch=data["watch"],
         labels=tuple(sorted((str(k), str(v)) for k, v in data["labels"].items())), runbook=data.get("runbook"),
+        queries=tuple(sorted(data.get("queries", {}).items())),
     )
 
 

@@ -30,6 +30,22 @@ def check_operate(doc: Document, data: dict[str, Any], _: Path | None) -> list[P
         problems.append(_at(doc, ("monitoring", "operator"),
                             "operator objects go into .ci-gen/k8s/<env>/, which deploy.manifests replaces; "
                             "add a ServiceMonitor and a PrometheusRule (from .ci-gen/monitoring/rules.yml) to your manifests"))
+    if isinstance(monitoring, dict):
+        metrics = monitoring.get("metrics", "http")
+        if metrics == "custom" and "queries" not in monitoring:
+            problems.append(_at(doc, ("monitoring", "metrics"),
+                                "metrics: custom needs monitoring.queries (request_rate, error_ratio, latency_p50_ms, "
+                                "latency_p90_ms, latency_p99_ms, slow_ratio as PromQL with <selector> and <window>)"))
+        if metrics != "custom" and "queries" in monitoring:
+            problems.append(_at(doc, ("monitoring", "queries"),
+                                f"queries are read only with metrics: custom (metrics is {metrics})"))
+        if metrics == "custom" and "requests_per_second" in (deploy.get("autoscale") or {}):
+            problems.append(_at(doc, ("deploy", "autoscale", "requests_per_second"),
+                                "requests_per_second needs monitoring.metrics http or triton: prometheus-adapter "
+                                "needs a per-pod request counter, which custom queries do not name"))
+        if metrics != "http" and monitoring.get("datadog"):
+            problems.append(_at(doc, ("monitoring", "datadog"),
+                                f"datadog monitors are generated for metrics: http only (metrics is {metrics})"))
     autoscale = deploy.get("autoscale")
     if isinstance(autoscale, dict):
         low, high = autoscale.get("min", 1), autoscale.get("max", 1)

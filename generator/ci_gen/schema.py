@@ -34,7 +34,7 @@ def schema_problems(doc: Document, schema_name: str = "manifest") -> list[Proble
 
     validator = Draft202012Validator(schema)
     for error in validator.iter_errors(doc.data):
-        problems.extend(_to_problems(doc, error))
+        problems.extend(_to_problems(doc, error, schema_name))
     return problems
 
 
@@ -71,13 +71,15 @@ def dotted(path: Iterable[str | int]) -> str:
     return text
 
 
-def _to_problems(doc: Document, error: Any) -> list[Problem]:
+def _to_problems(doc: Document, error: Any, schema_name: str = "manifest") -> list[Problem]:
     path = tuple(error.absolute_path)
     validator = error.validator
     if validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
-        return [_at(doc, path + (key,), f"unknown key '{key}'{_suggest(str(key), allowed)}") for key in extra]
+        return [_at(doc, path + (key,),
+                    f"unknown key '{key}'{_suggest(str(key), allowed) or _home(str(key), path, schema_name)}")
+                for key in extra]
     if validator == "required":
         return [_at(doc, path, error.message.replace("is a required property", "is required").replace("'", "key '", 1))]
     if validator == "enum":
@@ -93,12 +95,22 @@ def _to_problems(doc: Document, error: Any) -> list[Problem]:
         hint = "; quote it (\"3.10\") so YAML keeps it as written" if isinstance(error.instance, float) else ""
         if isinstance(error.instance, SpelledInt) and "string" in str(expected):
             return [_at(doc, path, f"expected {expected}, got integer: {_rewritten_int(error.instance)}")]
+        if not hint:
+            from .hints import boolean_hint
+
+            hint = boolean_hint(error.instance, error.validator_value)
         return [_at(doc, path, f"expected {expected}, got {_json_type(error.instance)}{hint}")]
     if validator == "pattern":
         description = error.schema.get("description", "")
         hint = f" ({description.rstrip('.')})" if description and len(description) < 120 else ""
         return [_at(doc, path, f"{_short(error.instance)} is not allowed here{hint}; must match {error.validator_value}")]
     return [_at(doc, path, error.message)]
+
+
+def _home(key: str, path: tuple[Any, ...], schema_name: str) -> str:
+    from .hints import key_home
+
+    return key_home(key, path, load_schema(schema_name))
 
 
 def _at(doc: Document, path: tuple[Any, ...], message: str) -> Problem:

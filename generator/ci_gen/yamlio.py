@@ -159,6 +159,10 @@ def _load_round_trip(text: str, display: str) -> Any:
             message = f"{_first_line(exc.context)}, {message}"
         if "duplicate key" in str(exc):
             message = "duplicate key " + _duplicate_key_name(str(exc))
+        else:
+            from .hints import yaml_message
+
+            line, col, message = yaml_message(exc) or (line, col, message)
         raise ManifestError([Problem(display, line, col, "", message)]) from None
     except YAMLError as exc:
         raise ManifestError([Problem(display, 1, 1, "", _first_line(str(exc)))]) from None

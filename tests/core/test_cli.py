@@ -133,7 +133,8 @@ def test_steps_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_directory_and_file_options(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     (repo / "ci-gen.yaml").rename(repo / "app.yaml")
-    assert run_main(["validate", "-C", str(repo)], capsys).err_lines == ["ci-gen.yaml:1:1: file not found"]
+    assert run_main(["validate", "-C", str(repo)], capsys).err_lines == [
+        f"ci-gen.yaml:1:1: file not found in {repo.resolve()}; `ci-gen init` writes a starter, -C DIR / -f FILE point elsewhere"]
     outcome = run_main(["validate", "-C", str(repo), "-f", "app.yaml"], capsys)  # -f relative to -C
     assert outcome.code == 0 and outcome.out.startswith("app.yaml: valid")
     monkeypatch.chdir(tmp_path)
@@ -241,8 +242,11 @@ def test_init_with_flags_writes_a_valid_commented_manifest_and_never_overwrites(
 
 @pytest.mark.parametrize("argv, code, words", [
     (["init"], 2, "--name and --image are required"),
-    (["init", "--name", "app", "--image", "registry.example.com/app", "--model", "../m.pt"], 1, "leaves the repository"),
-    (["init", "--name", "App!", "--image", "registry.example.com/app"], 1, "name:"),
+    (["init", "--name", "app", "--image", "registry.example.com/app", "--model", "../m.pt"], 2,
+     "ci-gen: --model: '../m.pt' leaves the repository"),
+    (["init", "--name", "App!", "--image", "registry.example.com/app"], 2,
+     "ci-gen: --name: 'App!' is not allowed here (Application name: lowercase letters, digits and '-'"),
+    (["init", "--name", "app", "--image", "Registry.example.com/App:latest"], 2, "ci-gen: --image: "),
 ])
 def test_init_refuses_bad_flags(argv: list[str], code: int, words: str, tmp_path: Path) -> None:
     outcome = run_process(argv, cwd=tmp_path, stdin=b"")

@@ -226,7 +226,7 @@ def test_init_refuses_a_model_path_through_a_symlink(tmp_path: Path, outside: Pa
     (root / "sub").symlink_to(outside / "deep", target_is_directory=True)
     outcome = ci_gen(root, "init", "--name", "app", "--image", "registry.example.com/ml/app",
                      "--model", "sub/../model.pt")
-    assert outcome.code == 1 and "resolves outside the repository" in outcome.err, outcome
+    assert outcome.code == 2 and "--model: 'sub/../model.pt' resolves outside the repository" in outcome.err, outcome
     assert not (root / "ci-gen.yaml").exists()
 
 

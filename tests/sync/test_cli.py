@@ -67,3 +67,26 @@ def test_render_fleet_writes_the_platform_pipeline(tmp_path: Path, capsys: pytes
     # GitLab's own parallel jobs are the shards: CI_NODE_INDEX of CI_NODE_TOTAL.
     assert "parallel: 3" in gitlab and '--shard \\"$CI_NODE_INDEX/$CI_NODE_TOTAL\\"' in gitlab
     assert (out / "Jenkinsfile").is_file()
+
+
+def test_no_server_names_every_credential_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    write(repo / "ci-gen.yaml", manifest("solo"))
+    assert main(["sync", "-C", str(repo), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    for source in ("CI_GEN_JENKINS_URL", "CI_GEN_JENKINS_TOKEN", "servers.jenkins", "--jenkins-ini",
+                   "~/.config/jenkins_jobs/jenkins_jobs.ini", "CI_GEN_GITLAB_URL", "CI_GEN_GITLAB_TOKEN",
+                   "servers.gitlab", "--gitlab-config", "--gitlab-id"):
+        assert source in err, source
+    assert "Traceback" not in err
+
+
+def test_single_repo_says_why_gitlab_was_skipped_and_how_to_fix_it(tmp_path: Path, gitlab_env: GitLabEmulator,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"  # no gitlab.project, no git remote, and no Jenkins server
+    write(repo / "ci-gen.yaml", manifest("solo"))
+    assert main(["sync", "-C", str(repo), "--no-progress", "-o", "json"]) == 0
+    skipped = json.loads(capsys.readouterr().out)["projects"][0]["skipped"]
+    assert skipped == ("nothing to sync: no Jenkins server configured (CI_GEN_JENKINS_URL or a Jenkins Job "
+                       "Builder ini); no GitLab project: set gitlab.project in ci-gen.yaml (e.g. ml/fraud-detector); "
+                       "this checkout has no git remote either")

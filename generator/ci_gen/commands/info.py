@@ -8,8 +8,14 @@ from ..output import emit
 from ..steps import all_steps, find_step
 
 
-def schema() -> int:
-    sys.stdout.write(schema_path().read_text(encoding="utf-8"))
+def schema(docs: bool = False) -> int:
+    if not docs:
+        sys.stdout.write(schema_path().read_text(encoding="utf-8"))
+        return 0
+    from ..schema import load_schema
+    from ..schemadocs import field_reference
+
+    sys.stdout.write("".join(line + "\n" for line in field_reference(load_schema())))
     return 0
 
 

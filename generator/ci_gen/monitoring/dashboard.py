@@ -46,14 +46,15 @@ def panels(manifest: Manifest) -> list[PanelSpec]:
         PanelSpec("Error ratio (5xx)", "timeseries", "percentunit", ((sli.expand(t["error_ratio"], sel, RATE), "5xx share"),), "app"),
         PanelSpec("Error budget remaining (30 d)", "stat", "percentunit",
                   ((f"1 - ({sli.expand(t['error_ratio'], sel, '30d')}) / {budget:.10g}", "remaining"),), "app"),
-        PanelSpec("Latency heatmap", "heatmap", "s",
-                  ((f"sum by (le) (rate({sli.BUCKETS}{{{sel}}}[{RATE}]))", "{{le}}"),), "app"),
         PanelSpec("Replicas and autoscaler", "timeseries", "short", (
             (f'sum(kube_deployment_status_replicas_available{{deployment=~{json.dumps(manifest.name + "(-canary)?")}}})', "available"),
             (f"kube_horizontalpodautoscaler_status_desired_replicas{{horizontalpodautoscaler={app}}}", "desired (HPA)"),
             (f"kube_horizontalpodautoscaler_spec_max_replicas{{horizontalpodautoscaler={app}}}", "max (HPA)"),
         ), "kube-state-metrics"),
     ]
+    heatmap = sli.heatmap_template(manifest)
+    if heatmap is not None:  # after "Error budget remaining", where it always stood
+        specs.insert(4, PanelSpec("Latency heatmap", "heatmap", "s", ((sli.expand(heatmap, sel, RATE), "{{le}}"),), "app"))
     if manifest.monitoring.gpu:
         pods = f'pod=~"$pod"'
         specs += [

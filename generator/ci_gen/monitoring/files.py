@@ -28,6 +28,10 @@ def monitoring_files(manifest: Manifest, k8s_dir: str | None, header: Header) ->
         files[f"{MONITORING_DIR}/rules.yml"] = header(rules_yaml(manifest), "#", manifest.file)
         files[f"{MONITORING_DIR}/prometheus.yml"] = header(prometheus_yaml(manifest), "#", manifest.file)
         files[f"{MONITORING_DIR}/dashboard.json"] = dashboard
+        if manifest.monitoring.datadog:
+            from .datadog import FILE, monitors_json
+
+            files[f"{MONITORING_DIR}/{FILE}"] = monitors_json(manifest)
     if manifest.deploy.autoscale is not None:
         from .k8s import prometheus_adapter_rules
         from .yamlemit import dump

@@ -107,10 +107,13 @@ def objects(manifest: Manifest, env: Environment, dashboard: str | None) -> dict
 def prometheus_adapter_rules(manifest: Manifest) -> dict[str, Any]:
     """The prometheus-adapter `rules:` that serve the HPA's Pods metrics."""
     app = json.dumps(manifest.name)
+    # Triton: successful requests (failed ones are a separate counter the adapter cannot add in)
+    counter = ("nv_inference_request_success" if manifest.monitoring is not None
+               and manifest.monitoring.metrics == "triton" else "http_requests_total")
     rules = [{
-        "seriesQuery": f'http_requests_total{{app={app},namespace!="",pod!=""}}',
+        "seriesQuery": f'{counter}{{app={app},namespace!="",pod!=""}}',
         "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
-        "name": {"matches": "^http_requests_total$", "as": RPS_METRIC},
+        "name": {"matches": f"^{counter}$", "as": RPS_METRIC},
         "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
     }]
     if manifest.monitoring is not None and manifest.monitoring.gpu:

@@ -52,8 +52,19 @@ def _app_job(manifest: Manifest, env: str, namespace: str) -> dict[str, Any]:
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
             {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
             {"source_labels": ["__meta_kubernetes_pod_label_track"], "regex": "(.+)", "target_label": "track"},
+            *_metrics_port(manifest),
         ],
     }
+
+
+TRITON_METRICS_PORT = 8002  # tritonserver --metrics-port default; its /metrics is not on the HTTP port
+
+
+def _metrics_port(manifest: Manifest) -> list[dict[str, Any]]:
+    if manifest.monitoring is None or manifest.monitoring.metrics != "triton":
+        return []
+    return [{"source_labels": ["__address__"], "regex": "(.+?)(?::\\d+)?",
+             "replacement": f"$1:{TRITON_METRICS_PORT}", "target_label": "__address__"}]
 
 
 def prometheus_yaml(manifest: Manifest) -> str:

@@ -34,6 +34,39 @@ TEMPLATES: dict[str, str] = {
 }
 
 
+# Triton Inference Server's per-model counters (its metrics docs, "Inference Request Metrics"):
+# by default Triton exposes latency only as cumulative microsecond counters, so the latency SLIs
+# are the window's average; the quantile summaries need `--metrics-config summary_latencies=true`
+# and cannot be aggregated across pods, so they are not used.
+TRITON_SUCCESS = "nv_inference_request_success"
+TRITON_FAILURE = "nv_inference_request_failure"
+TRITON_DURATION = "nv_inference_request_duration_us"
+TRITON_QUEUE = "nv_inference_queue_duration_us"
+
+_T_OK = f"sum(rate({TRITON_SUCCESS}{{{SELECTOR}}}[{WINDOW}]))"
+_T_BAD = f"(sum(rate({TRITON_FAILURE}{{{SELECTOR}}}[{WINDOW}])) or vector(0))"
+# nv_inference_request_duration_us grows with successful requests only, so it divides by them
+_T_AVG_MS = f"sum(rate({TRITON_DURATION}{{{SELECTOR}}}[{WINDOW}])) / {_T_OK} / 1000"
+
+TRITON_TEMPLATES: dict[str, str] = {
+    "request_rate": f"{_T_OK} + {_T_BAD}",
+    "error_ratio": f"{_T_BAD} / ({_T_OK} + {_T_BAD})",
+    "latency_p50_ms": _T_AVG_MS,
+    "latency_p90_ms": _T_AVG_MS,
+    "latency_p99_ms": _T_AVG_MS,
+}
+
+# The SLIs a `metrics: custom` manifest must give (monitoring.queries), each a template.
+CUSTOM_KEYS: tuple[str, ...] = ("request_rate", "error_ratio", "latency_p50_ms", "latency_p90_ms",
+                                "latency_p99_ms", "slow_ratio")
+
+
+def triton_slow_template(threshold_ms: int) -> str:
+    """Counters give no distribution: 1 while the window's average latency is above the threshold,
+    else 0. The latency burn alerts then fire when the average stays above it over both windows."""
+    return f"({_T_AVG_MS}) > bool {threshold_ms}"
+
+
 def slow_ratio_template(threshold_ms: int) -> str:
     """Share of requests slower than the latency SLO's threshold (a histogram bucket bound)."""
     le = _le(threshold_ms)
@@ -79,8 +112,26 @@ def _budget(percent: float) -> float:
     return round(1 - percent / 100, 10)
 
 
+def metrics_kind(manifest: Manifest) -> str:
+    return manifest.monitoring.metrics if manifest.monitoring else "http"
+
+
 def templates(manifest: Manifest) -> dict[str, str]:
-    return {**TEMPLATES, "slow_ratio": slow_ratio_template(objectives(manifest).latency_threshold_ms)}
+    threshold = objectives(manifest).latency_threshold_ms
+    kind = metrics_kind(manifest)
+    if kind == "triton":
+        return {**TRITON_TEMPLATES, "slow_ratio": triton_slow_template(threshold)}
+    if kind == "custom":
+        assert manifest.monitoring is not None
+        return dict(manifest.monitoring.queries)
+    return {**TEMPLATES, "slow_ratio": slow_ratio_template(threshold)}
+
+
+def heatmap_template(manifest: Manifest) -> str | None:
+    """The latency distribution by bucket, where the metrics have one (http only)."""
+    if metrics_kind(manifest) != "http":
+        return None
+    return f"sum by (le) (rate({BUCKETS}{{{SELECTOR}}}[{WINDOW}]))"
 
 
 # Multi-window, multi-burn-rate alerting (Google SRE workbook, ch. 5): (severity class, burn
@@ -100,7 +151,7 @@ def sli_document(manifest: Manifest) -> dict[str, object]:
     obj = objectives(manifest)
     return {
         "app": manifest.name,
-        "metrics": manifest.monitoring.metrics if manifest.monitoring else "http",
+        "metrics": metrics_kind(manifest),
         "placeholders": {"selector": SELECTOR, "window": WINDOW},
         "templates": templates(manifest),
         "objectives": {"error_budget": obj.error_budget, "latency_budget": obj.latency_budget,

@@ -67,26 +67,13 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
 
 
 def _sources(fleet: Any, gitlab: Any | None) -> list[Any]:
-    """sync's fleet sources without what only sync needs: a local checkout's branch and remote
-    (two `git` processes per checkout, seconds over a large fleet)."""
-    from ..sync.model import Source
-    from ..sync.sources import discover_group
+    """sync's fleet sources, without a local checkout's branch and remote (only sync needs them)."""
+    from ..sync.sources import fleet_sources
 
-    found: dict[str, Any] = {}
-    for entry in fleet.projects:
-        if entry.gitlab is not None:
-            source = Source(key=f"gitlab:{entry.gitlab}", origin=entry.origin, gitlab_path=entry.gitlab, ref=entry.ref)
-        else:
-            source = Source(key=f"path:{entry.path}", origin=entry.origin,
-                            local_path=(fleet.file.parent / str(entry.path)).resolve(), ref=entry.ref)
-        found.setdefault(source.key, source)
-    for discovery in fleet.discover:
-        if gitlab is None:
-            raise UserError(f"{discovery.origin}: discovery needs a GitLab server (servers.gitlab.url "
-                            "or CI_GEN_GITLAB_URL)")
-        for source in discover_group(gitlab, discovery.group, discovery.exclude, discovery.origin):
-            found.setdefault(source.key, source)
-    return list(found.values())
+    try:
+        return fleet_sources(fleet, None, gitlab, local_git=False)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:

@@ -64,6 +64,17 @@ def _check_usage(options: SyncOptions) -> None:
         raise UsageError(f"--fleet {options.fleet}: no such file")
 
 
+# Every place a server can come from, so a first run says what to set rather than where to look.
+NO_SERVER = (
+    "no CI server configured. ci-gen looks for:\n"
+    "Jenkins: CI_GEN_JENKINS_URL (+ CI_GEN_JENKINS_USER, CI_GEN_JENKINS_TOKEN), servers.jenkins in the fleet "
+    "file, or a Jenkins Job Builder ini (--jenkins-ini FILE, else ~/.config/jenkins_jobs/jenkins_jobs.ini, "
+    "/etc/jenkins_jobs/jenkins_jobs.ini) with url, user and password\n"
+    "GitLab: CI_GEN_GITLAB_URL (+ CI_GEN_GITLAB_TOKEN), servers.gitlab in the fleet file, or a python-gitlab "
+    "config file (--gitlab-config FILE, with --gitlab-id NAME for its section)"
+)
+
+
 def _backends(options: SyncOptions, fleet: Fleet | None,
               counters: dict[str, RequestCounter]) -> tuple[Any, Any, str | None]:
     from .clients import gitlab_client, jenkins_client
@@ -82,8 +93,7 @@ def _backends(options: SyncOptions, fleet: Fleet | None,
         _gitlab_preflight(client)
         gitlab = GitLabBackend(client)
     if jenkins is None and gitlab is None:
-        raise UsageError("no CI server configured: set CI_GEN_JENKINS_URL and/or CI_GEN_GITLAB_URL, "
-                         "or servers: in the fleet file")
+        raise UsageError(NO_SERVER)
     return jenkins, gitlab, (gitlab.gl.url.rstrip("/") if gitlab else None)
 
 

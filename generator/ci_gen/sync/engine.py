@@ -31,6 +31,7 @@ class Engine:
                  fleet_id: str = DEFAULT_FLEET) -> None:
         self.options, self.tick, self.fleet_id = options, tick, fleet_id
         self.gitlab = gitlab  # also where fleet projects' manifests are read from
+        self.jenkins = jenkins
         # In the order each project is synced (and its changes reported).
         self.sides: list[JenkinsSide | GitLabSide] = []
         if jenkins is not None:
@@ -79,7 +80,7 @@ class Engine:
         for side in reversed(sides):
             side.attach(work)
         if not sides:
-            work.result.skipped = "nothing to sync: no Jenkins target and no GitLab project to write to"
+            work.result.skipped = "nothing to sync: " + "; ".join(self._skip_reasons(work))
         work.result.seconds += time.monotonic() - started
 
     def _manifest_text(self, work: Work) -> str | None:
@@ -104,6 +105,25 @@ class Engine:
             else:
                 work.result.fail(f"{source.origin}: {source.gitlab_path} has no {MANIFEST_NAME} on {where}")
         return text
+
+    def _skip_reasons(self, work: Work) -> list[str]:
+        """Why neither server gets anything from this project, each with what would change it."""
+        assert work.manifest is not None
+        reasons = []
+        if self.options.only == "gitlab":
+            reasons.append("Jenkins left out by --only gitlab")
+        elif self.jenkins is None:
+            reasons.append("no Jenkins server configured (CI_GEN_JENKINS_URL or a Jenkins Job Builder ini)")
+        elif "jenkins" not in work.manifest.targets:
+            reasons.append("no Jenkins job: targets: in ci-gen.yaml leaves out jenkins")
+        if self.options.only == "jenkins":
+            reasons.append("GitLab left out by --only jenkins")
+        elif self.gitlab is None:
+            reasons.append("no GitLab server configured (CI_GEN_GITLAB_URL or --gitlab-config)")
+        elif not (work.source.gitlab_path or work.manifest.gitlab.project):
+            reasons.append("no GitLab project: set gitlab.project in ci-gen.yaml (e.g. ml/fraud-detector)"
+                           + ("" if work.source.repo_url else "; this checkout has no git remote either"))
+        return reasons
 
     # -- per project -------------------------------------------------------------------------
     def _sync(self, work: Work, states: dict[str, Any]) -> None:

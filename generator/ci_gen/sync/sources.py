@@ -19,8 +19,11 @@ def repo_source(path: Path) -> Source:
                   repo_url=_git(path, "config", "--get", "remote.origin.url"))
 
 
-def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None) -> list[Source]:
-    """Explicit entries first (they win over discovery), in file order; then discovered ones."""
+def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None, local_git: bool = True) -> list[Source]:
+    """Explicit entries first (they win over discovery), in file order; then discovered ones.
+
+    `local_git=False` skips asking each local checkout for its branch and remote (two `git`
+    processes per checkout, seconds over a large fleet) where only the manifest is wanted."""
     found: dict[str, Source] = {}
     for entry in fleet.projects:
         if entry.gitlab is not None:
@@ -30,8 +33,9 @@ def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None) -> l
         else:
             checkout = (fleet.file.parent / str(entry.path)).resolve()
             source = Source(key=f"path:{entry.path}", origin=entry.origin, local_path=checkout,
-                            ref=entry.ref or _git(checkout, "symbolic-ref", "--short", "HEAD"),
-                            repo_url=entry.repo_url or _git(checkout, "config", "--get", "remote.origin.url"))
+                            ref=entry.ref or (_git(checkout, "symbolic-ref", "--short", "HEAD") if local_git else None),
+                            repo_url=entry.repo_url
+                            or (_git(checkout, "config", "--get", "remote.origin.url") if local_git else None))
         found.setdefault(source.key, source)
     for discovery in fleet.discover:
         if gitlab is None:
