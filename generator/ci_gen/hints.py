@@ -50,7 +50,7 @@ def _paths_of(key: str, node: Any, root: dict[str, Any], path: tuple[Any, ...], 
         return
     while "$ref" in node:
         node = {**root["$defs"][node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
-    for branch in node.get("oneOf", ()) + node.get("anyOf", ()):
+    for branch in [*node.get("oneOf", ()), *node.get("anyOf", ())]:
         yield from _paths_of(key, branch, root, path, depth + 1)
     for name, sub in node.get("properties", {}).items():
         if name == key:

@@ -9,6 +9,7 @@ fail, because .ci/install-steps.sh installs docker.io, busybox-static and bash-s
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import pytest
 
@@ -40,9 +41,8 @@ def docker_host() -> Iterator[str]:
     require_module("docker", "pip install 'ci-gen[run]'")
     dockerd = require("dockerd", "apt-get install docker.io")
     _needs_root()
-    data_root = Path(os.environ.get("CI_GEN_TEST_DOCKER_ROOT") or Path.home() / ".cache/ci-gen-tests/dockerd")
-    data_root.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="ci-gen-dockerd-"))
+    data_root, lock = _data_root(state)
     sock = state / "docker.sock"
     log = (state / "dockerd.log").open("wb")
     proc = subprocess.Popen(
@@ -63,7 +63,25 @@ def docker_host() -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+        if lock is not None:
+            lock.close()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _data_root(state: Path) -> tuple[Path, IO[bytes] | None]:
+    """The cached data root (its images survive the session), held with a lock: containerd keeps
+    its database there, and a second test session on the same machine would wait on it until
+    dockerd gives up ("timeout waiting for containerd"). A session that finds it taken gets a
+    data root of its own under `state`, without the cache."""
+    cached = Path(os.environ.get("CI_GEN_TEST_DOCKER_ROOT") or Path.home() / ".cache/ci-gen-tests/dockerd")
+    cached.mkdir(parents=True, exist_ok=True)
+    lock = (cached.parent / f"{cached.name}.lock").open("wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return state / "data", None
+    return cached, lock
 
 
 def _wait_ready(socket_path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
