@@ -267,7 +267,9 @@ def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tup
     from .commands import run as command
     from .workspace import workspace
 
-    return command.run(workspace(directory, manifest, find=True), command.RunRequest(jobs=jobs, fmt=fmt, **options))
+    # --clean reads no manifest: it removes what a killed run left, wherever it is started
+    ws = workspace(directory, manifest, find=not options["clean"])
+    return command.run(ws, command.RunRequest(jobs=jobs, fmt=fmt, **options))
 
 
 @cli.command()
