@@ -64,7 +64,8 @@ def manifest_text(index: int) -> str:
         ]
     lines.append("  environments:")
     for e, env in enumerate(("staging", "preprod", "production")[: 1 + index % 3]):
-        extra = ", approval: true, branch: main" if env == "production" else ""
+        # production's own kubeconfig: the others may not inherit a production credential
+        extra = ", approval: true, branch: main, credentials: {kubeconfig: kube-prod}" if env == "production" else ""
         lines.append(f"    - {{name: {env}, kubernetes: {{namespace: ns-{index % 17}}}, replicas: {e + 1}"
                      f"{', gpu: 1' if gpu and env == 'production' else ''}{extra}}}")
     lines += [

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from ci_gen import api
 from ci_gen.errors import ManifestError
-from ci_gen.lint import lint_jenkins
+from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 from ci_gen.manifest import load_manifest_text
 from ci_gen.tiers import guess_tier
 from tests.emulators.jenkinsfile import validate as jenkins_server_validate

@@ -14,12 +14,13 @@ import pytest
 
 from ci_gen.manifest import load_manifest
 from ci_gen.render import render_manifest, write
+from ci_gen.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/ci-gen.yaml"))
 GOLDEN = sorted(p.parent for p in (REPO / "tests" / "golden").glob("*/ci-gen.yaml"))
 UPDATE = os.environ.get("CI_GEN_UPDATE_GOLDEN") == "1"
-PIPELINE_FILES = (".gitlab-ci.yml", "Jenkinsfile", ".ci-gen/k8s/", ".ci-gen/monitoring/")
+PIPELINE_FILES = tuple(t.output for t in TARGETS.values()) + (".ci-gen/k8s/", ".ci-gen/monitoring/")
 
 
 def rendered(case: Path) -> dict[str, bytes]:

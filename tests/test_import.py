@@ -87,7 +87,8 @@ def test_import_then_render_diff_then_render(case: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_corpus_inputs_are_real_pipelines(case: Path) -> None:
     """The corpus is what GitLab and Jenkins accept: GitLab's CI schema, Groovy's parser."""
-    from ci_gen.lint import lint_gitlab, lint_jenkins
+    from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
+    from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 
     from .tools import require
 

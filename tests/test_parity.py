@@ -52,7 +52,7 @@ def jenkins_jobs(text: str) -> list[tuple[str, bool, str | None]]:
 @pytest.mark.parametrize("case", CASES, ids=[p.parent.name for p in CASES])
 def test_same_jobs_order_gates_and_branches(case: Path) -> None:
     manifest = load_manifest(case)
-    if set(manifest.targets) != {"gitlab", "jenkins"}:
+    if not {"gitlab", "jenkins"} <= set(manifest.targets):
         pytest.skip("single-target manifest")
     files = render_manifest(manifest, case.read_bytes()).files
     gitlab = gitlab_jobs(files[".gitlab-ci.yml"].decode())
@@ -95,7 +95,7 @@ deploy:
 def test_the_same_people_approve_on_both_sides(case: Path) -> None:
     # Jenkins reads approvers from the Jenkinsfile's input; GitLab from the protected environment
     # sync creates. Both come from the one plan: the same environments, the same names.
-    from ci_gen.sync.gitlab_environments import wanted_protections
+    from ci_gen.targets.gitlab.server_environments import wanted_protections
 
     manifest = load_manifest(case)
     jenkinsfile = render_manifest(manifest, case.read_bytes()).files.get("Jenkinsfile", b"").decode()
@@ -106,3 +106,76 @@ def test_the_same_people_approve_on_both_sides(case: Path) -> None:
     if "jenkins" in manifest.targets:
         assert jenkins == gitlab
     assert all(w.required >= 1 for w in wanted_protections(manifest))
+
+
+# -- GitHub Actions and CircleCI: the same jobs, order, branches, gates and job environment ----
+
+def github_jobs(text: str) -> list[tuple[str, str | None]]:
+    """(name, branch) per job: a GitHub gate is the environment's required reviewers, which live
+    on the repository, so the workflow shows the branch rule but not the gate."""
+    data = YAML(typ="safe", pure=True).load(text)
+    jobs = []
+    for name, job in data["jobs"].items():
+        if name.startswith("rollback-"):
+            continue
+        m = re.search(r"github\.ref == 'refs/heads/([^']+)'", job.get("if", ""))
+        jobs.append((name, m.group(1) if m else None))
+    return jobs
+
+
+def circleci_jobs(text: str) -> list[tuple[str, bool, str | None]]:
+    entries = YAML(typ="safe", pure=True).load(text)["workflows"]["ci-gen"]["jobs"]
+    jobs = []
+    for entry in entries:
+        name, settings = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+        if settings.get("type") == "approval":
+            continue
+        gated = f"approve-{name}" in settings.get("requires", [])
+        only = settings.get("filters", {}).get("branches", {}).get("only")
+        jobs.append((name, gated, only[0] if only else None))
+    return jobs
+
+
+def job_env(text: str, path: str) -> dict[str, dict[str, str]]:
+    """Each job's own CI_GEN_* values (pipeline-wide ones and runner plumbing left out)."""
+    data = YAML(typ="safe", pure=True).load(text)
+    pipeline_wide = {"CI_GEN_APP", "CI_GEN_VERSION", "CI_GEN_OUT_DIR", "CI_GEN_REPORT_DIR", "CI_GEN_TEST_IN_IMAGE"}
+    if path == ".gitlab-ci.yml":
+        jobs = {n: j.get("variables", {}) for n, j in data.items() if isinstance(j, dict) and "script" in j}
+    elif path == ".circleci/config.yml":
+        jobs = {n: j.get("environment", {}) for n, j in data["jobs"].items()}
+    else:
+        jobs = {n: j.get("env", {}) for n, j in data["jobs"].items()}
+    return {n: {k: (v["value"] if isinstance(v, dict) else v) for k, v in env.items()
+                if k.startswith("CI_GEN_") and k not in pipeline_wide}
+            for n, env in jobs.items() if not n.startswith("rollback-")}
+
+
+FOUR = sorted(c for c in CASES if {"github", "circleci"} <= set(load_manifest(c).targets))
+
+
+def test_some_case_renders_all_four_targets() -> None:
+    assert FOUR, "an example or golden case names all four targets"
+
+
+@pytest.mark.parametrize("case", FOUR, ids=[p.parent.name for p in FOUR])
+def test_four_targets_same_jobs_order_gates_branches_and_env(case: Path) -> None:
+    files = {p: d.decode() for p, d in render_manifest(load_manifest(case), case.read_bytes()).files.items()}
+    gitlab = gitlab_jobs(files[".gitlab-ci.yml"])
+    assert gitlab == jenkins_jobs(files["Jenkinsfile"])
+    assert gitlab == circleci_jobs(files[".circleci/config.yml"])
+    assert [(n, b) for n, _, b in gitlab] == github_jobs(files[".github/workflows/ci-gen.yml"])
+    envs = {p: job_env(files[p], p) for p in (".gitlab-ci.yml", ".github/workflows/ci-gen.yml", ".circleci/config.yml")}
+    assert envs[".gitlab-ci.yml"] == envs[".github/workflows/ci-gen.yml"] == envs[".circleci/config.yml"]
+
+
+@pytest.mark.parametrize("case", FOUR, ids=[p.parent.name for p in FOUR])
+def test_gated_environments_are_github_environments_and_circleci_approvals(case: Path) -> None:
+    manifest = load_manifest(case)
+    files = render_manifest(manifest, case.read_bytes()).files
+    workflow = YAML(typ="safe", pure=True).load(files[".github/workflows/ci-gen.yml"].decode())
+    assert manifest.deploy is not None
+    for env in manifest.deploy.environments:
+        assert workflow["jobs"][f"deploy-{env.name}"]["environment"] == {"name": env.name}
+    gated = {n for n, g, _ in circleci_jobs(files[".circleci/config.yml"].decode()) if g}
+    assert gated == {f"deploy-{e.name}" for e in manifest.deploy.environments if e.approval is not None}

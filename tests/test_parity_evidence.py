@@ -12,7 +12,8 @@ import re
 import pytest
 from ruamel.yaml import YAML
 
-from ci_gen.lint import lint_gitlab, lint_jenkins
+from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
+from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 from ci_gen.manifest import load_manifest_text
 from ci_gen.render import render_manifest
 

@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import CiGenError
+from .targets import DEFAULT_TARGETS, TARGETS
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -69,12 +70,12 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--force", is_flag=True,
               help="Replace a .gitlab-ci.yml or Jenkinsfile that ci-gen did not generate (see `ci-gen import`).")
 @click.option("--out", metavar="DIR", help="Write into DIR instead of the repository.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
+@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)),
               help="Render only this target (repeatable).")
 @fleet_pipeline_options
 def render(directory: str | None, manifest: str | None, fmt: str, check: bool, diff: bool, force: bool,
            out: str | None, targets: tuple[str, ...], fleet: str | None, **fleet_options: Any) -> int:
-    """Write .gitlab-ci.yml, Jenkinsfile and .ci-gen/ from the manifest."""
+    """Write the CI files of the manifest's targets and .ci-gen/ from the manifest."""
     if fleet:
         from .paths import check_out_dir
 
@@ -139,8 +140,8 @@ def lint(directory: str | None, manifest: str | None, fmt: str, server: bool, gi
               "and the base image (CUDA for pytorch, python:3.11-slim otherwise).")
 @click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary"]), default="rolling",
               show_default=True, help="Deployment strategy; canary adds a Prometheus analysis block to fill in.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(["gitlab", "jenkins"]),
-              help="CI system to generate for (repeatable; default both).")
+@click.option("--target", "targets", multiple=True, type=click.Choice(list(TARGETS)),
+              help="CI system to generate for (repeatable; default gitlab and jenkins).")
 def init(directory: str | None, manifest: str | None, fmt: str, name: str | None, image: str | None,
          model_path: str | None, framework: str | None, strategy: str, targets: tuple[str, ...]) -> int:
     """Write a commented starter ci-gen.yaml.
@@ -157,7 +158,7 @@ def init(directory: str | None, manifest: str | None, fmt: str, name: str | None
 
     ws = workspace(directory, manifest)
     answers = command.InitAnswers(name or "", image or "", model_path, framework or command.guess_framework(model_path),
-                                  strategy, targets or ("gitlab", "jenkins"))
+                                  strategy, targets or DEFAULT_TARGETS)
     if sys.stdin.isatty():
         answers = _ask(command, ws, answers, command.name_from(Path(ws.root).resolve().name), framework is None)
     if not answers.name or not answers.image:

@@ -119,7 +119,7 @@ def is_foreign(path: str, actual: bytes, recorded: dict[str, object]) -> bool:
     from .render import header_state
     from .targets import TARGETS
 
-    if path not in {t[0] for t in TARGETS.values()} or path in recorded:
+    if path not in {t.output for t in TARGETS.values()} or path in recorded:
         return False
     return header_state(actual.decode("utf-8", errors="replace")) == "missing"
 
@@ -131,7 +131,7 @@ def foreign_pipelines(root: Path, rendered: Rendered) -> list[str]:
     recorded = (read_lock(root) or {"files": {}})["files"]
     found = []
     for path, expected in sorted(rendered.files.items()):
-        if path not in {t[0] for t in TARGETS.values()} or path in recorded:
+        if path not in {t.output for t in TARGETS.values()} or path in recorded:
             continue  # a file the lock lists is ci-gen's: replaced without being read
         actual = read_file(root, path)
         if actual is not None and actual != expected and is_foreign(path, actual, recorded):
@@ -174,7 +174,7 @@ def obsolete_paths(root: Path, rendered: Rendered, lock: dict[str, Any] | None =
     from .targets import TARGETS
 
     lock = lock if lock is not None else read_lock(root) or {"files": {}}
-    target_files = frozenset(t[0] for t in TARGETS.values())
+    target_files = frozenset(t.output for t in TARGETS.values())
     candidates = [p for p in lock["files"] if p not in rendered.files and could_be_generated(p, target_files)]
     real_root = Path(os.path.realpath(root))
     found = []

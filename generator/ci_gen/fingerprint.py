@@ -13,6 +13,8 @@ from .data import data_root
 LOCK_FILE = ".ci-gen/lock.json"  # lists every generated file with its hash, and inputs_digest
 STEPS_DIR = ".ci-gen/steps"  # the shared step scripts, copied into the repository
 K8S_DIR = ".ci-gen/k8s"  # Kubernetes manifests, one folder per environment
+OUT_DIR = ".ci-gen/out"  # what pipeline jobs pass on to later jobs (at run time, never rendered)
+REPORT_DIR = ".ci-gen/reports"  # reports the steps write at run time
 
 
 @lru_cache(maxsize=None)

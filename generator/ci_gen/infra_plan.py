@@ -89,7 +89,6 @@ def _env(manifest: Manifest, env: str) -> tuple[tuple[str, str], ...]:
 def _state_credentials(manifest: Manifest) -> tuple[Credential, ...]:
     from .plan import Credential
 
-    cred = manifest.jenkins.credential("infra-state")
-    if manifest.infra is None or manifest.infra.state != "gitlab" or not cred:
+    if manifest.infra is None or manifest.infra.state != "gitlab":
         return ()
-    return (Credential("infra-state", cred),)
+    return (Credential("infra-state"),)  # each target maps the purpose (Jenkins: jenkins.credentials)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .manifest_axes import DEFAULT_RANGES, dynamic_axes
 from .schema import approval_defaults, with_defaults
+from .targets import TARGETS
 from .tiers import guess_tier
 from .validation import validate_document
 from .workspace import MANIFEST_NAME as MANIFEST_NAME  # re-exported: callers import it from here
@@ -176,19 +177,28 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class RunnerRoles:
+    """One target's runners by role: GitLab tags, Jenkins label, GitHub labels, CircleCI class.
+    Empty: the target's own default."""
+
+    default: tuple[str, ...]
+    gpu: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Runners:
-    gitlab_default: tuple[str, ...]
-    gitlab_gpu: tuple[str, ...]
-    jenkins_default: str | None
-    jenkins_gpu: str | None
+    by_target: tuple[tuple[str, RunnerRoles], ...]  # (target name, its runners), every target
     image_default: str | None
     image_gpu: str | None
+
+    def of(self, target: str) -> RunnerRoles:
+        return dict(self.by_target).get(target, RunnerRoles((), ()))
 
 
 @dataclass(frozen=True)
 class MultibranchSettings:
     """`jenkins.multibranch`: how a Multibranch Pipeline project finds branches. None where the
-    manifest leaves the choice to the source (see `sync.jenkins_multibranch`)."""
+    manifest leaves the choice to the source (see `targets.jenkins.multibranch`)."""
 
     source: str | None = None  # "gitlab" | "git"
     server: str = "default"
@@ -279,7 +289,7 @@ def build(data: dict[str, Any], file: str) -> Manifest:
     return Manifest(
         file=file,
         name=data["name"],
-        targets=tuple(t for t in ("gitlab", "jenkins") if t in data["targets"]),
+        targets=tuple(t for t in TARGETS if t in data["targets"]),
         model=_model(data["model"]) if "model" in data else None,
         image=_image(data["image"]),
         tests=tuple(Test(t["name"], t["run"], t["gpu"]) for t in data["test"]),
@@ -418,6 +428,14 @@ def _monitoring(data: dict[str, Any]) -> Monitoring:
 
 
 def _runners(data: dict[str, Any]) -> Runners:
-    gitlab, jenkins, images = data["gitlab"], data["jenkins"], data["images"]
-    return Runners(tuple(gitlab["default"]), tuple(gitlab.get("gpu", ())), jenkins.get("default"),
-                   jenkins.get("gpu"), images.get("default"), images.get("gpu"))
+    images = data["images"]
+    by_target = tuple((name, RunnerRoles(_names(data.get(name, {}).get("default")), _names(data.get(name, {}).get("gpu"))))
+                      for name in TARGETS)
+    return Runners(by_target, images.get("default"), images.get("gpu"))
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    # A Jenkins label or CircleCI resource class is one string; tags and labels are lists.
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)

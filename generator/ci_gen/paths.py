@@ -234,7 +234,7 @@ def could_be_generated(rel: str, target_files: frozenset[str]) -> bool:
 
     The lock file's list is data a merge request can forge; only paths passing this test are
     ever removed or reported as obsolete."""
-    from .plan import OUT_DIR, REPORT_DIR
+    from .fingerprint import OUT_DIR, REPORT_DIR
 
     if not isinstance(rel, str) or rel == LOCK_FILE:
         return False

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .fingerprint import K8S_DIR, STEPS_DIR
+from .fingerprint import OUT_DIR as OUT_DIR, REPORT_DIR as REPORT_DIR  # re-exported: callers import them from here
 from .infra_plan import apply_branch, apply_job, infra_jobs
-from .manifest import Environment, Manifest, Runners
+from .manifest import Environment, Manifest
 
-OUT_DIR = ".ci-gen/out"
-REPORT_DIR = ".ci-gen/reports"
 SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify
 IMAGE_ENV = f"{OUT_DIR}/image.env"
 
@@ -41,10 +40,19 @@ def deploy_record_path(environment: str) -> str:
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret the CI system binds into the job's environment; never its value."""
+    """A secret the CI system binds into the job's environment, by purpose; never its value nor
+    a CI system's id for it (each target maps purposes to its own credential ids or secrets)."""
 
     purpose: str  # registry | kubeconfig | cosign
-    id: str  # Jenkins credential id (GitLab takes these from project variables)
+    environment: str | None = None  # the deployment environment's own; None: the pipeline's
+
+
+@dataclass(frozen=True)
+class Images:
+    """Toolbox images jobs run in, by runner role; None: the runner's own environment."""
+
+    default: str | None
+    gpu: str | None
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,10 @@ class Pipeline:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     crons: tuple[str, ...]
-    runners: Runners  # the manifest's runner classes, as the renderers need them
+    images: Images
     env: tuple[tuple[str, str], ...] = field(default=())  # pipeline-wide CI_GEN_* values
-    # Multibranch Jenkins only: every branch runs this Jenkinsfile, so each schedule fires only
-    # on its own branch ((branch, its crons), sorted); empty for a single-branch Pipeline job.
-    crons_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (branch, its crons), sorted: for a CI system whose one file runs on every branch
+    schedules_by_branch: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -123,8 +130,8 @@ def build_plan(manifest: Manifest) -> Pipeline:
         variables=manifest.variables,
         secrets=manifest.secrets,
         crons=tuple(sorted({s.cron for s in manifest.schedules})),
-        crons_by_branch=_crons_by_branch(manifest) if manifest.jenkins.kind == "multibranch" else (),
-        runners=manifest.runners,
+        schedules_by_branch=_crons_by_branch(manifest),
+        images=Images(manifest.runners.image_default, manifest.runners.image_gpu),
         env=(("CI_GEN_APP", manifest.name), ("CI_GEN_VERSION", __version__),
              ("CI_GEN_OUT_DIR", OUT_DIR), ("CI_GEN_REPORT_DIR", REPORT_DIR)),
     )
@@ -189,8 +196,7 @@ def _convert_jobs(manifest: Manifest) -> list[Job]:
 
 
 def _registry(manifest: Manifest) -> tuple[Credential, ...]:
-    cred = manifest.jenkins.credential("registry")
-    return (Credential("registry", cred),) if cred else ()
+    return (Credential("registry"),)
 
 
 def _build_job(manifest: Manifest, previous: list[Job]) -> Job:
@@ -243,9 +249,8 @@ def _scan_jobs(manifest: Manifest) -> list[Job]:
                         env=(("CI_GEN_MODEL_SOURCE", manifest.model.path),), artifacts=(REPORT_DIR,),
                         reports=(("model_scan", REPORTS["model_scan"]),)))
     if scan.sign:
-        cosign = manifest.jenkins.credential("cosign")
         jobs.append(Job(name="sign-image", stage="scan", step="sign", action="sign", needs=("build-image", "scan-image"),
-                        env=image_env, credentials=_registry(manifest) + ((Credential("cosign", cosign),) if cosign else ()),
+                        env=image_env, credentials=_registry(manifest) + (Credential("cosign"),),
                         skip_on_schedule=True, id_token="sigstore"))
     return jobs
 
@@ -295,9 +300,9 @@ def _deploy_credentials(manifest: Manifest, env: Environment) -> tuple[Credentia
 
     The registry account is bound when the environment names its own (its pull secret) or when
     the deploy checks the image signature (cosign logs in to read it)."""
-    creds = [Credential("kubeconfig", env.kubeconfig)] if env.kubeconfig else []
-    if env.registry:
-        creds.append(Credential("registry", env.registry))
+    creds = [Credential("kubeconfig", env.name)]
+    if env.registry:  # an environment with a registry account of its own
+        creds.append(Credential("registry", env.name))
     elif manifest.scan.verify:
         creds.extend(_registry(manifest))
     return tuple(creds)

@@ -39,8 +39,8 @@ def render_manifest(manifest: Manifest, manifest_bytes: bytes, targets: tuple[st
     pipeline = build_plan(manifest)
     files: dict[str, bytes] = {}
     for target in chosen:
-        path, renderer, comment = TARGETS[target]
-        files[path] = with_header(renderer(pipeline), comment, manifest.file).encode("utf-8")
+        t = TARGETS[target]
+        files[t.output] = with_header(t.module.render(pipeline, manifest), t.comment, manifest.file).encode("utf-8")
     files.update(step_files())
     if manifest.deploy is not None and manifest.deploy.manifests is None:
         files.update(k8s_files(manifest))

@@ -16,6 +16,7 @@ from .operate_rules import check_operate
 from .paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from .rules_evidence import check_calibration, check_dynamic_shapes, check_signature_check
 from .schema import dotted
+from .targets import DEFAULT_TARGETS, TARGETS
 from .tiers import guess_tier
 from .yamlio import Document
 
@@ -104,7 +105,7 @@ def check_gpu_runners(doc: Document, data: dict[str, Any], _: Path | None) -> li
         return []
     runners = data.get("runners") or {}
     problems = []
-    for target in data.get("targets") or ["gitlab", "jenkins"]:
+    for target in data.get("targets") or DEFAULT_TARGETS:
         if not (runners.get(target) or {}).get("gpu"):
             path, what = users[0]
             problems.append(_at(doc, path, f"{what} needs a GPU runner: set runners.{target}.gpu"))
@@ -152,7 +153,7 @@ def check_deploy(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pr
 def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
     """A non-production environment never binds a production credential unless it says so."""
     environments = [e for e in _get(data, ("deploy", "environments")) or [] if isinstance(e, dict)]
-    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    if "jenkins" not in (data.get("targets") or DEFAULT_TARGETS):
         return []  # GitLab scopes KUBECONFIG per environment: the ids below are Jenkins'
     default = _get(data, ("jenkins", "credentials", "kubeconfig"))
     production: dict[str, dict[str, str]] = {"kubeconfig": {}, "registry": {}}
@@ -182,7 +183,7 @@ def check_environment_credentials(doc: Document, data: dict[str, Any], _: Path |
 
 
 def check_approvals(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
-    if "jenkins" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    if "jenkins" not in (data.get("targets") or DEFAULT_TARGETS):
         return []
     problems = []
     budget = _rollout_seconds(data.get("deploy") or {})
@@ -261,10 +262,11 @@ def _unusable_name(name: str) -> str | None:
 
 
 def check_schedules(doc: Document, data: dict[str, Any], _: Path | None) -> list[Problem]:
-    if "gitlab" not in (data.get("targets") or ["gitlab", "jenkins"]):
+    strict = [TARGETS[t].title for t in data.get("targets") or DEFAULT_TARGETS if not TARGETS[t].hashed_cron]
+    if not strict:
         return []
     return [
-        _at(doc, ("schedules", index, "cron"), "'H' (hashed) cron fields are Jenkins-only; GitLab schedules need standard cron")
+        _at(doc, ("schedules", index, "cron"), f"'H' (hashed) cron fields are Jenkins-only; {strict[0]} schedules need standard cron")
         for index, schedule in enumerate(data.get("schedules") or [])
         if "H" in str(schedule.get("cron", "")).split()
     ]

@@ -45,6 +45,26 @@ def yaml_str(value: Any) -> Escaped:
     return Escaped('"' + body + '"')
 
 
+def gha_str(value: Any) -> Escaped:
+    """A YAML string for a GitHub Actions workflow: GitHub evaluates `${{ ... }}` anywhere in a
+    value, so each `${{` becomes an expression whose result is that literal text."""
+    return yaml_str(_as_text(value).replace("${{", "${{ '${{' }}"))
+
+
+def gha_lit(value: Any) -> Escaped:
+    """A string literal inside a GitHub expression: single-quoted, `'` doubled. Refuses line
+    breaks and `}}`, which no literal can carry safely in every place an expression appears."""
+    text = _as_text(value)
+    if "}}" in text or any(ord(ch) < 0x20 for ch in text):
+        raise TemplateError(f"{text!r} cannot be a GitHub expression literal")
+    return Escaped("'" + text.replace("'", "''") + "'")
+
+
+def circleci_str(value: Any) -> Escaped:
+    """A YAML string for a CircleCI config: `<<` opens a parameter there, `\\<<` is a literal one."""
+    return yaml_str(_as_text(value).replace("<<", "\\<<"))
+
+
 def groovy_str(value: Any) -> Escaped:
     """A single-quoted Groovy string: no `$` interpolation; quotes, backslashes, controls escaped."""
     out = []
@@ -129,7 +149,8 @@ def environment() -> Any:
     )
     for loophole in ("safe", "escape", "e", "forceescape", "urlize", "xmlattr"):
         env.filters.pop(loophole, None)
-    env.filters.update(yaml_str=yaml_str, groovy_str=groovy_str, sh_quote=sh_quote, ident=ident, chomp=chomp)
+    env.filters.update(yaml_str=yaml_str, groovy_str=groovy_str, sh_quote=sh_quote, ident=ident, chomp=chomp,
+                       gha_str=gha_str, gha_lit=gha_lit, circleci_str=circleci_str)
     return env
 
 

@@ -74,7 +74,7 @@ def libyaml_safe_loader() -> type:
 
 def groovy_and_java_home() -> tuple[str, str]:
     """The groovy launcher and a JDK for it, or skip (locally) / fail (in CI)."""
-    from ci_gen.lint import find_java_home
+    from ci_gen.targets.jenkins.lint import find_java_home
 
     from tests.tools import require
 

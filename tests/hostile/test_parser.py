@@ -341,7 +341,7 @@ def test_a_huge_gitlab_manifest_is_not_downloaded_whole(gitlab_emulator: GitLabE
 
     import gitlab as gitlab_lib
 
-    from ci_gen.sync.gitlab import GitLabBackend
+    from ci_gen.targets.gitlab.server import GitLabBackend
 
     gitlab_emulator.add_project("ml/huge", files={"ci-gen.yaml": HEAD + b"#" + b"x" * (50 * 1024 * 1024) + b"\n"})
     backend = GitLabBackend(gitlab_lib.Gitlab(gitlab_emulator.url, private_token=gitlab_emulator.token, timeout=30))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ci_gen import api
-from ci_gen.lint import lint_jenkins
+from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 from tests.emulators.jenkinsfile import validate as jenkins_server_validate
 
 MANIFEST = """\

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ci_gen import __version__
 from ci_gen.errors import ManifestError
 from ci_gen.fleet_pipeline import FleetPipelineOptions, render_fleet_pipeline, write_fleet_pipeline
-from ci_gen.lint import lint_gitlab
+from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
 from tests.emulators.jenkins import JenkinsEmulator
 from tests.sync.helpers import write
 

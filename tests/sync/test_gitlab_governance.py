@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ci_gen.sync.gitlab_settings import VARIABLE_DESCRIPTION, VARIABLE_MARK
+from ci_gen.targets.gitlab.server_settings import VARIABLE_DESCRIPTION, VARIABLE_MARK
 from tests.emulators.gitlab import GitLabEmulator
 from tests.sync.helpers import manifest
 from tests.sync.test_sync_gitlab import client, fleet_file, report, sync, writes

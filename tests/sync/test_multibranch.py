@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from ci_gen.errors import ServerError
-from ci_gen.sync.jenkins_multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, scan_spec
+from ci_gen.targets.jenkins.multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, scan_spec
 from tests.emulators.jenkins import JenkinsEmulator
 from tests.sync.helpers import local_fleet, manifest, write
 from tests.sync.test_sync_jenkins import sync
@@ -252,7 +252,7 @@ schedules:
 def test_schedules_fire_only_on_their_branch_when_every_branch_runs_the_jenkinsfile(
         jenkins_server: JenkinsEmulator) -> None:
     from ci_gen import api
-    from ci_gen.lint import lint_jenkins
+    from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 
     single = api.render_files(SCHEDULED.replace("KIND", "pipeline"))
     multi = api.render_files(SCHEDULED.replace("KIND", "multibranch"))

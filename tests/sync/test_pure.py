@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ci_gen.sync.gitlab_files import Blob, blob_id, file_actions, tree_id
+from ci_gen.targets.gitlab.server_files import Blob, blob_id, file_actions, tree_id
 from ci_gen.redaction import public_url, register, scrub
-from ci_gen.sync.jenkins_xml import JobSpec, config_digest, job_xml, read_marker, semantic
+from ci_gen.targets.jenkins.job_xml import JobSpec, config_digest, job_xml, read_marker, semantic
 from ci_gen.errors import UsageError
 from ci_gen.sync.model import Change, ProjectResult, Source
 from ci_gen.sync.options import parse_shard

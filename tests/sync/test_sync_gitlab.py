@@ -12,7 +12,7 @@ import pytest
 from ci_gen import api
 from ci_gen.errors import ManifestError, ServerError, UserError
 from ci_gen.sync.command import run_sync
-from ci_gen.sync.gitlab_settings import SCHEDULE_PREFIX
+from ci_gen.targets.gitlab.server_settings import SCHEDULE_PREFIX
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator
 from tests.sync.helpers import manifest, write

@@ -1,16 +1,16 @@
-"""`ci-gen lint`: validate the generated pipelines offline with GitLab's schema and Groovy, and the
-monitoring files with promtool."""
+"""`ci-gen lint`: validate the generated pipelines offline, each with its own CI system's validator,
+and the monitoring files with promtool."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import ManifestError, UserError
-from ..lint import LintResult, lint_gitlab, lint_jenkins
 from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
 from ..paths import check_out_dir, read_file
 from ..render import render_manifest
 from ..targets import TARGETS
+from ..targets.base import LintResult
 from ..workspace import Workspace
 from ..yamlio import read_text
 
@@ -28,7 +28,7 @@ def run(ws: Workspace, fmt: str, out: str | None = None) -> int:
     rendered = None
     texts: dict[str, str] = {}
     for target in manifest.targets:
-        path = TARGETS[target][0]
+        path = TARGETS[target].output
         on_disk = read_file(root, path)  # regular files inside the repository (or OUT) only, bounded
         if on_disk is not None:
             texts[path] = on_disk.decode("utf-8", errors="replace")
@@ -38,10 +38,9 @@ def run(ws: Workspace, fmt: str, out: str | None = None) -> int:
             rendered = rendered or render_manifest(manifest, manifest_bytes)
             texts[path] = rendered.files[path].decode("utf-8")
     results: list[LintResult] = []
-    if ".gitlab-ci.yml" in texts:
-        results.append(lint_gitlab(".gitlab-ci.yml", texts[".gitlab-ci.yml"]))
-    if "Jenkinsfile" in texts:
-        results += lint_jenkins({"Jenkinsfile": texts["Jenkinsfile"]})
+    for target in manifest.targets:
+        path = TARGETS[target].output
+        results += TARGETS[target].module.lint({path: texts[path]})
     if manifest.monitoring is not None:
         from ..monitoring.lint import RULES_PATH, lint_monitoring
 

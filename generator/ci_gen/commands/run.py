@@ -115,8 +115,8 @@ def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: RunRequest) -> int
 def _listed_image(pipeline: Pipeline, job: Job, request: RunRequest) -> str:
     if job.in_built_image:
         return request.built_image or f"{dict(job.env)['CI_GEN_IMAGE_NAME']}:<commit sha>"
-    r = pipeline.runners
-    return (r.image_gpu if job.gpu and r.image_gpu else r.image_default) or request.image
+    images = pipeline.images
+    return (images.gpu if job.gpu and images.gpu else images.default) or request.image
 
 
 def _options(ws: Workspace, request: RunRequest, pipeline: Pipeline, jobs: tuple[Job, ...],

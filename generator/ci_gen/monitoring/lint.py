@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..lint import LintResult
+from ..targets.base import LintResult
 from ..manifest import Manifest
 from .scrape import RULES_FILE, scrape_config
 from .yamlemit import dump

@@ -67,11 +67,11 @@ def _fetch_all(sources: list[Source], clients: dict[str, Any], cache: Cache, sin
 
 def _describe(server: str, exc: BaseException) -> tuple[str, str]:
     if server == "gitlab":
-        from ..sync.gitlab import describe_error
+        from ..targets.gitlab.server import describe_error
         return describe_error(exc)
     import jenkins
 
-    from ..sync.jenkins import describe_error
+    from ..targets.jenkins.server import describe_error
     if isinstance(exc, jenkins.NotFoundException):
         return "Jenkins: no such job", "user"
     if isinstance(exc, jenkins.BadHTTPException):  # python-jenkins' wrapper of a 5xx after retries

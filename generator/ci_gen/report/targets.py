@@ -33,7 +33,7 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
     """The fleet's targets and, for the projects that cannot be reported, why. Keys, discovery
     and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does."""
     from ..manifest import load_manifest_text
-    from ..sync.gitlab import GitLabBackend
+    from ..targets.gitlab.server import GitLabBackend
     from ..sync.sources import shard as take_shard
     from ..workspace import MANIFEST_NAME
 

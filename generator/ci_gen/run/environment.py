@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..plan import Job, Pipeline
 from ..redaction import register
 
-# Credential purposes as Jenkins binds them (targets/jenkins.py BINDINGS): the variables a job
+# Credential purposes as Jenkins binds them (targets/jenkins/renderer.py BINDINGS): the variables a job
 # with that credential receives. File credentials hold a path on the host; the runner copies the
 # file into the container and points the variable at the copy.
 CREDENTIAL_VARIABLES = {

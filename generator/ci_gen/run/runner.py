@@ -75,8 +75,8 @@ class Runner:
     def image_of(self, job: Job) -> str:
         if job.in_built_image:
             return self.options.built_image or f"{dict(job.env)['CI_GEN_IMAGE_NAME']}:{self.git_sha}"
-        r = self.pipeline.runners
-        return (r.image_gpu if job.gpu and r.image_gpu else r.image_default) or self.options.image
+        images = self.pipeline.images
+        return (images.gpu if job.gpu and images.gpu else images.default) or self.options.image
 
     @property
     def git_sha(self) -> str:

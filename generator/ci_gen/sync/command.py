@@ -12,7 +12,7 @@ from .clients import RequestCounter
 from .credentials import gitlab_credentials, jenkins_credentials
 from .engine import Engine
 from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
-from .jenkins_xml import DEFAULT_FLEET
+from ..targets.jenkins.job_xml import DEFAULT_FLEET
 from .model import ProjectResult, Source
 from .options import SyncOptions
 from .report import print_diffs, print_table, to_json, write_json, write_junit
@@ -78,8 +78,8 @@ NO_SERVER = (
 def _backends(options: SyncOptions, fleet: Fleet | None,
               counters: dict[str, RequestCounter]) -> tuple[Any, Any, str | None]:
     from .clients import gitlab_client, jenkins_client
-    from .gitlab import GitLabBackend
-    from .jenkins import JenkinsBackend
+    from ..targets.gitlab.server import GitLabBackend
+    from ..targets.jenkins.server import JenkinsBackend
 
     jk = jenkins_credentials(fleet.jenkins_url if fleet else None, options.jenkins_ini, options.jenkins_section)
     gl = gitlab_credentials(fleet.gitlab_url if fleet else None, options.gitlab_config, options.gitlab_id)
@@ -123,7 +123,7 @@ def _sources(options: SyncOptions, fleet: Fleet | None, gitlab: Any, gitlab_url:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - group discovery failed: one line, exit 3
-            from .gitlab import describe_error
+            from ..targets.gitlab.server import describe_error
 
             message, kind = describe_error(exc)
             raise (ServerError if kind != "user" else UserError)(f"group discovery: {message}") from None

@@ -12,7 +12,7 @@ from ..errors import ManifestError, Problem
 from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
-from .jenkins_xml import DEFAULT_FLEET
+from ..targets.jenkins.job_xml import DEFAULT_FLEET
 from .placement import path_problem
 
 

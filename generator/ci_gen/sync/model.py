@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Action = Literal["create", "update", "delete", "unchanged"]
+from ..targets.base import Action as Action, Change as Change  # re-exported: sync speaks in these
+
 Status = Literal["created", "updated", "unchanged", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "failed", "skipped")
 
@@ -22,26 +23,6 @@ class Source:
     repo_url: str | None = None  # clone URL for Jenkins' SCM definition
     local_path: Path | None = None  # a local checkout
     discovered: bool = False  # found by group discovery: no manifest means "skipped", not failed
-
-
-@dataclass
-class Change:
-    """One object on one server and what the plan does to it."""
-
-    server: Literal["jenkins", "gitlab"]
-    kind: str  # job, folder, file, variable, secret, schedule, merge-request, commit
-    name: str
-    action: Action
-    before: str | None = None  # text for --diff (already redacted where it holds secrets)
-    after: str | None = None
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"server": self.server, "kind": self.kind, "name": self.name,
-                                "action": self.action}
-        if self.detail:
-            data["detail"] = self.detail
-        return data
 
 
 @dataclass

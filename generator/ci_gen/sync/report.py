@@ -20,7 +20,7 @@ def summary(results: list[ProjectResult]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
-NOT_ENFORCED = "not enforced:"
+from ..targets.base import NOT_ENFORCED as NOT_ENFORCED  # re-exported
 
 
 def to_json(results: list[ProjectResult], mode: str, seconds: float,

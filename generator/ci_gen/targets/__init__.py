@@ -1,15 +1,45 @@
-"""Renderers, one per CI system, each turning the target-neutral Pipeline into one file."""
+"""The CI systems ci-gen renders for: one registry entry each, one package each under `targets/`.
+
+Everything that varies by CI system reads this dict: the CLI's `--target` choices, rule defaults,
+`lint`, the files `render` writes and `render --check` compares. The manifest schema's `targets`
+enum and `runners.<name>` sections and the pre-commit hook's file pattern are files; the tests
+(tests/targets/test_registry.py) hold them equal to it. This module imports nothing of ci-gen, so
+the manifest and the rules may read it without depending on any target.
+"""
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from dataclasses import dataclass
+from typing import Any
 
-from ..plan import Pipeline
-from . import gitlab, jenkins
 
-Renderer = Callable[[Pipeline], str]
+@dataclass(frozen=True)
+class Target:
+    """One CI system's registry entry: all the rest of ci-gen knows about it without importing it."""
 
-# target name -> (output file, renderer, comment prefix for the header)
-TARGETS: dict[str, tuple[str, Renderer, str]] = {
-    "gitlab": (".gitlab-ci.yml", gitlab.render, "#"),
-    "jenkins": ("Jenkinsfile", jenkins.render, "//"),
+    name: str  # the manifest's `targets:` value and the package name under `targets/`
+    title: str  # for people: "GitLab CI"
+    output: str  # repo-relative path of the file it renders
+    comment: str  # line-comment prefix for the generated header
+    default: bool  # rendered when a manifest names no targets
+    runner_kind: str  # what `runners.<name>.default/gpu` hold, for messages and docs
+    hashed_cron: bool = False  # accepts Jenkins' `H` cron fields
+
+    @property
+    def module(self) -> Any:
+        """The target's package (`targets.base.TargetModule`: `render`, `lint`), imported on first
+        use so that `validate` and `render --check` stay free of Jinja2."""
+        return importlib.import_module(f"{__name__}.{self.name}")
+
+
+TARGETS: dict[str, Target] = {
+    "gitlab": Target("gitlab", "GitLab CI", ".gitlab-ci.yml", "#", default=True, runner_kind="runner tags"),
+    "jenkins": Target("jenkins", "Jenkins", "Jenkinsfile", "//", default=True, runner_kind="agent label",
+                      hashed_cron=True),
+    "github": Target("github", "GitHub Actions", ".github/workflows/ci-gen.yml", "#", default=False,
+                     runner_kind="runner labels"),
+    "circleci": Target("circleci", "CircleCI", ".circleci/config.yml", "#", default=False,
+                       runner_kind="resource class"),
 }
+
+DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)

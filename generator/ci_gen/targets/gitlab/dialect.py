@@ -20,7 +20,7 @@ def load(text: str) -> Any:
     """Parse GitLab CI YAML into plain data, `!reference` tags as Reference objects."""
     from ruamel.yaml import YAML
 
-    from .yamllimits import limited_composer
+    from ...yamllimits import limited_composer
 
     yaml = YAML(typ="safe", pure=True)
     yaml.Composer = limited_composer()  # a committed file nested 100,000 deep: a lint error, not a RecursionError

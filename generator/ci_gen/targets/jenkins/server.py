@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ServerError
-from .jenkins_multibranch import MULTIBRANCH_CLASS, PLUGINS as SOURCE_PLUGINS
-from .jenkins_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, \
+from ...errors import ServerError
+from .multibranch import MULTIBRANCH_CLASS, PLUGINS as SOURCE_PLUGINS
+from .job_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, \
     has_marker_text, job_xml, read_marker, semantic
-from .model import Change
+from ..base import Change
 
 REQUIRED_PLUGINS = {"workflow-job": "Pipeline jobs", "workflow-cps": "Pipeline scripts",
                     "cloudbees-folder": "folders", "git": "jobs that read the Jenkinsfile from git",

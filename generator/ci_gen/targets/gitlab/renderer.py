@@ -4,8 +4,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from ..plan import Job, Pipeline
-from ..templating import render_template
+from ...manifest import Manifest, RunnerRoles
+from ...plan import Images, Job, Pipeline
+from ...templating import render_template
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
 NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit", "terraform")
@@ -31,25 +32,25 @@ class GitlabJob:
     id_token: str | None = None
 
 
-def render(pipeline: Pipeline) -> str:
+def render(pipeline: Pipeline, manifest: Manifest) -> str:
+    runners = manifest.runners.of("gitlab")
     jobs = []
     for job in pipeline.jobs:
-        jobs.append(_job(pipeline, job, job.name, job.command, "when_ok"))
+        jobs.append(_job(pipeline.images, runners, job, job.name, job.command, "when_ok"))
         if job.rollback_on_failure:
             rollback = (job.command[0], "rollback")
-            jobs.append(_job(pipeline, job, f"rollback-{job.environment}", rollback, "on_failure"))
+            jobs.append(_job(pipeline.images, runners, job, f"rollback-{job.environment}", rollback, "on_failure"))
     return render_template(
         "gitlab/gitlab-ci.yml.j2", pipeline=pipeline, jobs=jobs,
         variables=pipeline.env + pipeline.variables,
     )
 
 
-def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode: str) -> GitlabJob:
-    r = pipeline.runners
+def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tuple[str, ...], mode: str) -> GitlabJob:
     if job.in_built_image:
         image: str | None = job_image_ref(job)
     else:
-        image = r.image_gpu if job.gpu and r.image_gpu else r.image_default
+        image = images.gpu if job.gpu and images.gpu else images.default
     reports = tuple((k, p) for k, p in job.reports if k in NATIVE_REPORTS)
     extra = tuple(p for k, p in job.reports if k not in NATIVE_REPORTS and not _covered(p, job.artifacts))
     paths = job.artifacts + extra
@@ -57,7 +58,7 @@ def _job(pipeline: Pipeline, job: Job, name: str, command: tuple[str, ...], mode
     return GitlabJob(
         name=name,
         stage=job.stage,
-        tags=r.gitlab_gpu if job.gpu else r.gitlab_default,
+        tags=runners.gpu if job.gpu else runners.default,
         image=image,
         image_entrypoint_reset=job.in_built_image,
         needs=(job.name,) if is_rollback else job.needs,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..redaction import register
-from .model import Change
+from ...redaction import register
+from ..base import Change
 
 SCHEDULE_PREFIX = "[ci-gen] "
 VARIABLE_MARK = "[ci-gen]"  # the start of the description of every variable ci-gen creates

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from ..errors import UserError
+from ...errors import UserError
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..plan import OUT_DIR, REPORT_DIR, Credential, Job, Pipeline
-from ..templating import render_template
+from ...manifest import Manifest
+from ...plan import OUT_DIR, REPORT_DIR, Credential, Job, Pipeline
+from ...templating import render_template
 
 # How each credential purpose is bound (withCredentials binding, variables it sets).
 BINDINGS = {
@@ -51,18 +52,40 @@ class JenkinsGroup:
     stages: tuple[JenkinsStage, ...]
 
 
-def render(pipeline: Pipeline) -> str:
-    groups = tuple(_group(pipeline, stage) for stage in pipeline.stages)
+@dataclass(frozen=True)
+class _Settings:
+    """What the Jenkinsfile reads from the manifest's Jenkins settings."""
+
+    default_label: str | None
+    gpu_label: str | None
+    credential_ids: dict[tuple[str, str | None], str]  # (purpose, environment) -> credential id
+
+
+def render(pipeline: Pipeline, manifest: Manifest) -> str:
+    groups = tuple(_group(pipeline, _settings(manifest), stage) for stage in pipeline.stages)
+    # A Multibranch project runs this one file on every branch: each schedule only on its own.
+    by_branch = pipeline.schedules_by_branch if manifest.jenkins.kind == "multibranch" else ()
     # `agent none` at the top, an agent per stage: a stage waiting for approval holds no executor.
     return render_template(
-        "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups,
+        "jenkins/Jenkinsfile.j2", pipeline=pipeline, groups=groups, crons_by_branch=by_branch,
         environment=pipeline.env + pipeline.variables,
     )
 
 
-def _group(pipeline: Pipeline, stage: str) -> JenkinsGroup:
+def _settings(manifest: Manifest) -> _Settings:
+    runners = manifest.runners.of("jenkins")
+    ids: dict[tuple[str, str | None], str] = {(p, None): i for p, i in manifest.jenkins.credentials}
+    for env in manifest.deploy.environments if manifest.deploy else ():
+        if env.kubeconfig:
+            ids[("kubeconfig", env.name)] = env.kubeconfig
+        if env.registry:
+            ids[("registry", env.name)] = env.registry
+    return _Settings(runners.default[0] if runners.default else None, runners.gpu[0] if runners.gpu else None, ids)
+
+
+def _group(pipeline: Pipeline, settings: _Settings, stage: str) -> JenkinsGroup:
     jobs = pipeline.jobs_in(stage)
-    stages = tuple(_stage(pipeline, job) for job in jobs)
+    stages = tuple(_stage(pipeline, settings, job) for job in jobs)
     if len(jobs) == 1 and jobs[0].name == stage:
         mode = "single"
     elif len(jobs) == 1 or any(set(j.needs) & {o.name for o in jobs} for j in jobs):
@@ -72,10 +95,10 @@ def _group(pipeline: Pipeline, stage: str) -> JenkinsGroup:
     return JenkinsGroup(stage, mode, stages)
 
 
-def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
-    r = pipeline.runners
-    label = r.jenkins_gpu if job.gpu else r.jenkins_default
-    image = r.image_gpu if job.gpu and r.image_gpu else (None if job.gpu else r.image_default)
+def _stage(pipeline: Pipeline, settings: _Settings, job: Job) -> JenkinsStage:
+    images = pipeline.images
+    label = settings.gpu_label if job.gpu else settings.default_label
+    image = images.gpu if job.gpu and images.gpu else (None if job.gpu else images.default)
     env = job.env + ((("CI_GEN_TEST_IN_IMAGE", "1"),) if job.in_built_image else ())
     producers = [n for n in job.needs if OUT_DIR in pipeline.job(n).artifacts]
     return JenkinsStage(
@@ -83,7 +106,9 @@ def _stage(pipeline: Pipeline, job: Job) -> JenkinsStage:
         agent_label=label,
         agent_image=image,
         environment=env,
-        bindings=tuple(_binding(c) for c in job.credentials),
+        # A purpose with no Jenkins credential id configured is left to the agent's environment.
+        bindings=tuple(_binding(c, settings.credential_ids[(c.purpose, c.environment)]) for c in job.credentials
+                       if (c.purpose, c.environment) in settings.credential_ids),
         unstash=tuple(producers),
         commands=(job.command,),
         stash_includes=",".join(f"{p}/**" for p in job.artifacts) or None,
@@ -114,6 +139,6 @@ def _timeout(duration: str) -> tuple[int, str]:
     return int(duration[:-1]), _UNITS[duration[-1]]
 
 
-def _binding(credential: Credential) -> Binding:
+def _binding(credential: Credential, credentials_id: str) -> Binding:
     kind, variables = BINDINGS[credential.purpose]
-    return Binding(kind, credential.id, variables)
+    return Binding(kind, credentials_id, variables)

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ManifestError, Problem
-from ..yamlio import MAX_BYTES, decode
-from .gitlab_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
+from ...errors import ManifestError, Problem
+from ...yamlio import MAX_BYTES, decode
+from .server_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
                                   wanted_protections)
-from .gitlab_files import file_actions, folders_to_list, virtual_tree
-from .gitlab_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
+from .server_files import file_actions, folders_to_list, virtual_tree
+from .server_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_schedules,
                               apply_variable, delete_variable, plan_schedules, plan_variables)
-from .model import Change
+from ..base import Change
 
 MANIFEST = "ci-gen.yaml"
 CHUNK = 64 * 1024

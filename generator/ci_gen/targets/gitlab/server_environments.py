@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import UserError
-from .model import Change
-from .report import NOT_ENFORCED
+from ...errors import UserError
+from ..base import NOT_ENFORCED, Change
 
 MAINTAINER = 40  # who may deploy when the manifest names nobody: GitLab's own default
 

@@ -1,5 +1,5 @@
 """config.xml of the Jenkins items ci-gen owns: Pipeline jobs, Multibranch Pipeline projects
-(`jenkins_multibranch`) and folders.
+(`multibranch.py`) and folders.
 
 Every job's description ends with a marker line: the fleet that manages the job, the project
 that claims it, and a digest of the config ci-gen wrote, so the unchanged check reads
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from .jenkins_multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, semantic_multibranch
+from .multibranch import MULTIBRANCH_CLASS, Multibranch, multibranch_body, semantic_multibranch
 
 MARKER = "[ci-gen managed]"
 DEFAULT_FLEET = "default"  # single-checkout syncs and fleet files without `id:`
