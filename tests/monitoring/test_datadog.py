@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from ci_gen.monitoring import datadog
-from tests.monitoring.conftest import APP, manifest_from, text
+from ci_gen.manifest import Manifest
+from tests.monitoring.conftest import APP, EXAMPLE, manifest_from, text
 
 pytest.importorskip("datadog_api_client", reason="the datadog extra: pip install 'ci-gen[datadog]'")
 
@@ -20,6 +21,21 @@ from datadog_api_client.v1.model.monitor import Monitor  # noqa: E402
 from datadog_api_client.v1.model.monitor_type import MonitorType  # noqa: E402
 
 MONITORS = ".ci-gen/monitoring/datadog-monitors.json"
+# The example with `datadog: true`: the bundled example itself leaves it off, so that a plain
+# `pip install .` (the README's first command) renders it without the datadog extra.
+DATADOG_EXAMPLE = EXAMPLE.read_text(encoding="utf-8").replace("\nmonitoring:\n", "\nmonitoring:\n  datadog: true\n", 1)
+
+
+@pytest.fixture(scope="module")
+def manifest() -> Manifest:
+    return manifest_from(DATADOG_EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def files(manifest: Manifest) -> dict[str, bytes]:
+    from ci_gen.render import render_manifest
+
+    return render_manifest(manifest, DATADOG_EXAMPLE.encode("utf-8")).files
 
 
 def as_monitor(body: dict) -> Monitor:
