@@ -6,6 +6,26 @@ from functools import lru_cache
 from typing import Any
 
 
+class InvalidYaml(Exception):
+    """A committed file that is not YAML; the message is the lint line."""
+
+
+def load_yaml(name: str, text: str) -> Any:
+    """The file's data, read with nesting bounded (a committed file nested 100,000 deep is a lint
+    error, not a RecursionError)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from ..yamllimits import limited_composer
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = limited_composer()
+    try:
+        return yaml.load(text)
+    except YAMLError as exc:
+        raise InvalidYaml(f"{name}: invalid YAML: {str(exc).splitlines()[0]}") from None
+
+
 @lru_cache(maxsize=None)
 def vendored_schema(name: str) -> dict[str, Any]:
     from importlib.resources import files

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ..base import LintResult
-from ..schemas import schema_problems, vendored_schema
+from ..schemas import InvalidYaml, load_yaml, schema_problems, vendored_schema
 
 
 def lint(files: dict[str, str]) -> list[LintResult]:
@@ -18,17 +18,10 @@ def lint(files: dict[str, str]) -> list[LintResult]:
 
 
 def lint_file(name: str, text: str) -> LintResult:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    from ...yamllimits import limited_composer
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.Composer = limited_composer()  # a committed file nested 100,000 deep: a lint error, not a RecursionError
     try:
-        data = yaml.load(text)
-    except YAMLError as exc:
-        return LintResult(name, (f"{name}: invalid YAML: {str(exc).splitlines()[0]}",))
+        data = load_yaml(name, text)
+    except InvalidYaml as exc:
+        return LintResult(name, (str(exc),))
     problems = schema_problems(name, data, vendored_schema("github-workflows.json"))
     actionlint = shutil.which("actionlint")
     if actionlint is None:
