@@ -63,6 +63,18 @@ def fleet_pipeline_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def server_credentials(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The credential sources sync and report share, besides the environment and the fleet file."""
+    for option in reversed((
+        click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable)."),
+        click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file."),
+        click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password."),
+        click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file."),
+    )):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @common
 @click.option("--check", is_flag=True, help="Exit 1 if a generated file is missing, stale or hand-edited.")
@@ -223,10 +235,7 @@ def import_(directory: str | None, manifest: str | None, fmt: str, force: bool, 
 @click.option("--only", type=click.Choice(["jenkins", "gitlab"]), help="Write to one kind of server only.")
 @click.option("--report", metavar="FILE", help="Write a JSON report here.")
 @click.option("--junit", metavar="FILE", help="Write a JUnit XML report here (one test case per project).")
-@click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable).")
-@click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file.")
-@click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password.")
-@click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file.")
+@server_credentials
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("-o", "--output", "fmt", type=FORMATS, default="text", show_default=True,
               help="Summary table, or the JSON report on stdout.")
@@ -290,10 +299,7 @@ def run_command(directory: str | None, manifest: str | None, fmt: str, jobs: tup
 @click.option("--csv", "csv_dir", metavar="DIR", help="Write environments.csv, deploys.csv and model.csv here.")
 @click.option("--openmetrics", metavar="FILE", help="Write the metrics as OpenMetrics/Prometheus text here.")
 @click.option("--html", metavar="FILE", help="Write a self-contained HTML report with charts here.")
-@click.option("--gitlab-config", metavar="FILE", multiple=True, help="python-gitlab config file (repeatable).")
-@click.option("--gitlab-id", metavar="NAME", help="Section of the python-gitlab config file.")
-@click.option("--jenkins-ini", metavar="FILE", help="Jenkins Job Builder ini file with url/user/password.")
-@click.option("--jenkins-section", default="jenkins", show_default=True, help="Section of the JJB ini file.")
+@server_credentials
 @click.option("-o", "--output", "fmt", type=FORMATS, default="text", show_default=True,
               help="Table, or the JSON report on stdout.")
 def report(**options: Any) -> int:
