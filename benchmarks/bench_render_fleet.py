@@ -2,7 +2,7 @@
 
 Generates distinct, valid manifests (strategies, targets, models, environments and tests vary
 from one to the next), then for fleets of 10, 100 and 1,000 times
-`ci_gen.manifest.load_manifest_bytes` + `ci_gen.render.render_manifest` for each, and reports ms
+`ci_gen.manifest.load_manifest_bytes` + `ci_gen.generated.render_manifest` for each, and reports ms
 per manifest, split into load (parse + validate + model) and render (plan + templates + steps +
 lock). The first manifest of the process is timed apart: it pays for imports and for compiling
 the templates once. Target: under 5 ms per manifest at 1,000.
@@ -83,7 +83,7 @@ def manifest_text(index: int) -> str:
 
 def render_one(raw: bytes) -> tuple[float, float]:
     from ci_gen.manifest import load_manifest_bytes
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     start = time.perf_counter()
     manifest = load_manifest_bytes(raw, "ci-gen.yaml")
@@ -121,7 +121,7 @@ def main() -> int:
 
     import_start = time.perf_counter()
     import ci_gen.manifest  # noqa: F401
-    import ci_gen.render  # noqa: F401
+    import ci_gen.generated  # noqa: F401
     imported = time.perf_counter() - import_start
     cold_load, cold_render = render_one(manifest_text(999_999).encode())
 

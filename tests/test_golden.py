@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ci_gen.manifest import load_manifest
-from ci_gen.render import render_manifest, write
+from ci_gen.generated import render_manifest, write
 from ci_gen.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]

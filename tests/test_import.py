@@ -211,7 +211,7 @@ def test_json_output_lists_the_notes(tmp_path: Path) -> None:
 
 
 def test_jenkins_reader_keeps_line_numbers_through_nesting() -> None:
-    from ci_gen.importer.jenkins import parse
+    from ci_gen.importer.jenkinsfile import parse
 
     text = "pipeline {\n  stages {\n    stage('a') {\n      parallel {\n        stage('b') {\n" \
            "          steps {\n            sh '''\n              pytest -q\n            '''\n          }\n" \

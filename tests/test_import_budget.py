@@ -79,7 +79,7 @@ def test_render_check_imports_no_heavy_library(rendered_repo: Path) -> None:
     assert heavy(modules) == []
     # Up to date and rendered by this ci-gen before: its record settles it without loading the
     # model, the plan or templates.
-    assert not {"ci_gen.manifest", "ci_gen.render", "ci_gen.templating"} & modules
+    assert not {"ci_gen.manifest", "ci_gen.generated", "ci_gen.templating"} & modules
 
 
 def test_render_check_with_drift_still_avoids_server_clients(rendered_repo: Path, tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_render_check_with_a_cold_cache_still_avoids_server_clients(rendered_rep
     # No verified record (a fresh CI runner): the committed lock proves nothing, so the check
     # renders in full (Jinja2 is allowed), and still loads no server client.
     modules = imported_modules(["render", "--check"], rendered_repo, cache=tmp_path)
-    assert "ci_gen.render" in modules
+    assert "ci_gen.generated" in modules
     assert heavy(modules, ("gitlab", "jenkins", "docker", "rich")) == []
 
 

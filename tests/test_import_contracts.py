@@ -42,7 +42,7 @@ forbidden_modules =
     ci_gen.cli
     ci_gen.commands
     ci_gen.sync
-    ci_gen.render
+    ci_gen.generated
     ci_gen.drift
     ci_gen.api
 
@@ -63,7 +63,7 @@ type = layers
 layers =
     ci_gen.cli
     ci_gen.commands
-    ci_gen.render
+    ci_gen.generated
     ci_gen.plan
     ci_gen.manifest
     ci_gen.validation

@@ -151,7 +151,7 @@ def test_rendered_pipelines_pass_both_linters(tmp_path: Path) -> None:
 def test_a_hostile_dir_stays_one_value_in_both_pipelines() -> None:
     from ruamel.yaml import YAML
 
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     hostile = "infra/it's \"$HOME\" {{x}} `id`"
     text = BASE.replace("[gitlab]", "[gitlab, jenkins]") + f"infra: {{dir: '{hostile.replace(chr(39), chr(39) * 2)}', state: backend}}\n"

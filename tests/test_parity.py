@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from ci_gen.manifest import load_manifest
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = sorted(p for p in list((REPO / "examples").glob("*/ci-gen.yaml")) + list((REPO / "tests" / "golden").glob("*/ci-gen.yaml")))

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
 from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 from ci_gen.manifest import load_manifest_text
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 
 MANIFEST = """\
 version: 1

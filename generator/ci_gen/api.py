@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import CiGenError, ManifestError, Problem, ServerError, UsageError, UserError
 from .manifest import MANIFEST_NAME, Manifest, load_manifest, load_manifest_text
 from .plan import Pipeline, build_plan
-from .render import Rendered, render_manifest
+from .generated import Rendered, render_manifest
 
 __all__ = [
     "CiGenError", "ManifestError", "Manifest", "Pipeline", "Problem", "Rendered", "ServerError",

@@ -21,7 +21,7 @@ from .fingerprint import LOCK_FILE, STEPS_DIR
 from .paths import could_be_generated, is_executable, path_escape_reason, read_file, resolve_inside
 
 if TYPE_CHECKING:  # importing render pulls in the plan and the targets: not on the fast path
-    from .render import Rendered
+    from .generated import Rendered
 
 MAX_LOCK_BYTES = 1024 * 1024
 FOREIGN_HINT = ("a hand-written pipeline that render would replace; `ci-gen import` drafts ci-gen.yaml from it, "
@@ -116,7 +116,7 @@ def is_foreign(path: str, actual: bytes, recorded: dict[str, object]) -> bool:
     """True when `actual`, on disk at a pipeline path (`.gitlab-ci.yml`, `Jenkinsfile`), was not
     written by ci-gen: no ci-gen header, and the committed lock does not list it (a generated file
     whose header someone deleted is listed there, and is hand-edited, not foreign)."""
-    from .render import header_state
+    from .generated import header_state
     from .targets import TARGETS
 
     if path not in {t.output for t in TARGETS.values()} or path in recorded:
@@ -140,7 +140,7 @@ def foreign_pipelines(root: Path, rendered: Rendered) -> list[str]:
 
 
 def _why_different(path: str, actual: bytes, recorded: dict[str, object]) -> str:
-    from .render import header_state
+    from .generated import header_state
 
     if path == LOCK_FILE:
         return "stale"

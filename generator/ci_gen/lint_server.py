@@ -13,9 +13,9 @@ from typing import Any
 from .errors import ManifestError, Problem, ServerError, UsageError
 from .paths import manifest_escape_reason, read_file
 from .redaction import scrub, scrub_data
+from .workspace import MANIFEST_NAME
 from .yamlio import read_text
 
-MANIFEST = "ci-gen.yaml"
 
 
 @dataclass
@@ -33,13 +33,13 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
     from .sync.clients import gitlab_client, jenkins_client
     from .sync.credentials import gitlab_credentials, jenkins_credentials
 
-    path = directory / MANIFEST
+    path = directory / MANIFEST_NAME
     if not path.is_file():
-        raise UsageError(f"no {MANIFEST} in {directory}")
+        raise UsageError(f"no {MANIFEST_NAME} in {directory}")
     if reason := manifest_escape_reason(directory, path):  # never parsed, quoted or sent to a server
-        raise ManifestError([Problem(MANIFEST, 1, 1, "", reason)])
-    text = read_text(path, MANIFEST)  # bounded, regular files only, UTF-8 checked
-    manifest = api.load_manifest_text(text, MANIFEST)
+        raise ManifestError([Problem(MANIFEST_NAME, 1, 1, "", reason)])
+    text = read_text(path, MANIFEST_NAME)  # bounded, regular files only, UTF-8 checked
+    manifest = api.load_manifest_text(text, MANIFEST_NAME)
     files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []
     jk, gl = jenkins_credentials(None), gitlab_credentials(None)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from .fingerprint import K8S_DIR, STEPS_DIR
 from .fingerprint import OUT_DIR as OUT_DIR, REPORT_DIR as REPORT_DIR  # re-exported: callers import them from here
-from .infra_plan import apply_branch, apply_job, infra_jobs
+from .infra_jobs import apply_branch, apply_job, infra_jobs
 from .manifest import Environment, Manifest
 
 SLI_FILE = ".ci-gen/monitoring/sli.json"  # written by monitoring/sli.py; read by rollout and verify

@@ -18,7 +18,7 @@ import pytest
 from ci_gen.targets.gitlab.lint import lint_file as lint_gitlab
 from ci_gen.targets.jenkins.lint import lint as lint_jenkins
 from ci_gen.manifest import load_manifest_text
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 from hypothesis import HealthCheck, given, settings
 
 from tests.core.helpers import groovy_and_java_home, libyaml_safe_loader, run_groovy
@@ -156,7 +156,7 @@ FRESH_RENDER = """
 import hashlib, json, sys
 from pathlib import Path
 from ci_gen.manifest import load_manifest_text
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 digests = {}
 for path in sys.argv[1:]:
     raw = Path(path).read_bytes()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from ci_gen.manifest import load_manifest
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 
 from tests.core.helpers import EXAMPLES, REPO
 

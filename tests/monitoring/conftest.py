@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ci_gen.manifest import Manifest, load_manifest, load_manifest_text
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 from tests.steps.conftest import fake_kube, kube_env, run_step  # noqa: F401 - fixtures the live test shares
 
 REPO = Path(__file__).resolve().parents[2]

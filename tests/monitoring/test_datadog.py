@@ -33,7 +33,7 @@ def manifest() -> Manifest:
 
 @pytest.fixture(scope="module")
 def files(manifest: Manifest) -> dict[str, bytes]:
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     return render_manifest(manifest, DATADOG_EXAMPLE.encode("utf-8")).files
 
@@ -109,7 +109,7 @@ monitoring:
 
 
 def test_off_by_default_and_deterministic_when_on() -> None:
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     off = render_manifest(manifest_from(SMALL.replace("  datadog: DATADOG\n", "")), b"").files
     assert MONITORS not in off

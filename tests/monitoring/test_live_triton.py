@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from ci_gen.monitoring import dashboard
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 from tests.monitoring.conftest import manifest_from
 from tests.monitoring.test_metrics_kinds import BASE
 from tests.steps.conftest import free_port, wait_http

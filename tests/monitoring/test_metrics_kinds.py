@@ -11,7 +11,7 @@ import yaml
 
 from ci_gen.errors import ManifestError
 from ci_gen.monitoring import sli
-from ci_gen.render import render_manifest
+from ci_gen.generated import render_manifest
 from tests.monitoring.conftest import manifest_from
 from tests.monitoring.test_promtool import promtool, write_tests
 

@@ -116,7 +116,7 @@ deploy:
 
 
 def test_without_monitoring_only_the_sli_file_is_added() -> None:
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     files = render_manifest(manifest_from(BASE), BASE.encode()).files
     assert [p for p in files if p.startswith(".ci-gen/monitoring/")] == [".ci-gen/monitoring/sli.json"]
@@ -153,7 +153,7 @@ def test_braces_in_label_values_are_refused() -> None:
 def test_a_hostile_smoke_command_reaches_both_pipelines_verbatim() -> None:
     from ruamel.yaml import YAML
 
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
     from ci_gen.templating import groovy_str
 
     smoke = """curl "$CI_GEN_SERVICE_URL" '; rm -rf / # ${env.X} {{ x }} $(id) `id`"""

@@ -214,7 +214,7 @@ CASES = sorted(p for p in list((Path(__file__).resolve().parents[2] / "examples"
 def test_every_case_with_monitoring_passes_promtool(case: Path) -> None:
     from ci_gen.manifest import load_manifest
     from ci_gen.monitoring.lint import lint_monitoring
-    from ci_gen.render import render_manifest
+    from ci_gen.generated import render_manifest
 
     require("promtool", "apt-get install prometheus")
     manifest = load_manifest(case)

@@ -23,12 +23,12 @@ class ImportOptions:
 
 
 def run(ws: Workspace, options: ImportOptions, fmt: str) -> int:
-    from ..importer import draft, gitlab, jenkins
+    from ..importer import draft, gitlab_ci_file, jenkinsfile
 
     if not options.stdout and (ws.manifest_path.exists() or ws.manifest_path.is_symlink()) and not options.force:
         raise UserError(f"{ws.display} already exists; not overwriting it (--force to replace it, --stdout to print "
                         "the draft)")
-    readers = {"gitlab": gitlab.read, "jenkins": jenkins.read}
+    readers = {"gitlab": gitlab_ci_file.read, "jenkins": jenkinsfile.read}
     facts = [readers[target](ws.root, rel) for rel, target in _sources(ws.root, options)]
     result = draft.build(facts, ws.root)
     _check_valid(result.text, ws)

@@ -8,7 +8,7 @@ from ..errors import ManifestError, UserError
 from ..manifest import load_manifest_bytes
 from ..output import emit, problem_dicts
 from ..paths import check_out_dir, read_file
-from ..render import render_manifest
+from ..generated import render_manifest
 from ..targets import TARGETS
 from ..targets.base import LintResult
 from ..workspace import Workspace

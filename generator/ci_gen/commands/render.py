@@ -14,7 +14,7 @@ from ..workspace import Workspace
 from ..yamlio import read_text
 
 if TYPE_CHECKING:
-    from ..render import Rendered
+    from ..generated import Rendered
 
 
 def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targets: tuple[str, ...],
@@ -30,7 +30,7 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
     # Imported only past the fast path: an up-to-date repository never loads the model,
     # the plan or the renderers, which keeps the pre-commit hook fast.
     from ..manifest import load_manifest_bytes
-    from ..render import file_digests, manifest_paths, render_manifest, write
+    from ..generated import file_digests, manifest_paths, render_manifest, write
 
     try:
         manifest = load_manifest_bytes(manifest_bytes, ws.display, ws.root)

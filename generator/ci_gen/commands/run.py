@@ -121,7 +121,7 @@ def _listed_image(pipeline: Pipeline, job: Job, request: RunRequest) -> str:
 
 def _options(ws: Workspace, request: RunRequest, pipeline: Pipeline, jobs: tuple[Job, ...],
              manifest: Manifest) -> RunOptions:
-    from ..render import render_manifest  # the step scripts, for a checkout that lacks .ci-gen/
+    from ..generated import render_manifest  # the step scripts, for a checkout that lacks .ci-gen/
 
     from_file = envmod.read_secret_file(Path(request.secret_file)) if request.secret_file else {}
     secrets = envmod.collect_secrets(pipeline, jobs, from_file, dict(os.environ))

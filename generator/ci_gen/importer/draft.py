@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ManifestError
 from ..paths import path_escape_reason
 from ..schema import load_schema
+from ..workspace import MANIFEST_NAME
 from .facts import DECIDE, UNMAPPED, Build, Facts, Note
 from .jobs import slug
 
@@ -353,7 +354,7 @@ def _repair(data: dict[str, Any], root: Path, merger: _Merger) -> None:
 
     for _ in range(_MAX_REPAIRS):
         try:
-            load_manifest_text(_dump(data), "ci-gen.yaml", root)
+            load_manifest_text(_dump(data), MANIFEST_NAME, root)
             return
         except ManifestError as exc:
             problem = exc.problems[0]

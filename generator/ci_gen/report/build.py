@@ -10,7 +10,7 @@ from typing import Any
 from ..redaction import scrub_data
 from .collect import Source
 from .metrics import band, by_environment, fleet_totals, in_window, production
-from .model import fits
+from .deploy_time import fits
 from .options import ReportOptions
 from .record import Deploy, iso
 

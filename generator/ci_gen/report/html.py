@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import Report
-from .model import FEATURES
+from .deploy_time import FEATURES
 from .outputs import _hours, _pct, _secs, atomic_write
 
 MAX_POINTS = 5000  # the newest deploys drawn; a fleet's full history would make the page heavy

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import UserError
-from .model import Fit
+from .deploy_time import Fit
 from .record import MB, Deploy
 
 

@@ -21,7 +21,7 @@ from ..targets.gitlab.server import GitLabBackend, GitLabTarget
 from ..targets.jenkins.server import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
 from ..targets.jenkins.multibranch import resolve as resolve_multibranch
 from ..targets.jenkins.job_xml import JobSpec, marker_project
-from .model import Change, ProjectResult, Source
+from .records import Change, ProjectResult, Source
 from .options import SyncOptions
 from .placement import inside, place
 

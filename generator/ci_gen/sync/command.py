@@ -13,7 +13,7 @@ from .credentials import gitlab_credentials, jenkins_credentials
 from .engine import Engine
 from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
 from ..targets.jenkins.job_xml import DEFAULT_FLEET
-from .model import ProjectResult, Source
+from .records import ProjectResult, Source
 from .options import SyncOptions
 from .report import print_diffs, print_table, to_json, write_json, write_junit
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..errors import CiGenError
 from ..paths import manifest_escape_reason
+from ..workspace import MANIFEST_NAME
 from ..yamlio import read_text
 from ..targets.gitlab import server as gitlab_mod
 from .backends import GitLabSide, JenkinsSide, Work
@@ -18,10 +19,9 @@ from .fleet import GitLabDefaults, JenkinsDefaults
 from ..targets.gitlab.server import GitLabBackend
 from ..targets.jenkins.server import JenkinsBackend
 from ..targets.jenkins.job_xml import DEFAULT_FLEET
-from .model import ProjectResult, Source
+from .records import ProjectResult, Source
 from .options import SyncOptions
 
-MANIFEST_NAME = "ci-gen.yaml"  # the name generated headers cite: keeps bytes equal to `render`
 
 
 class Engine:

@@ -12,7 +12,7 @@ from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..redaction import scrub, scrub_data
-from .model import STATUSES, ProjectResult
+from .records import STATUSES, ProjectResult
 
 
 def summary(results: list[ProjectResult]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .fleet import Fleet
-from .model import Source
+from .records import Source
 
 
 def repo_source(path: Path) -> Source:

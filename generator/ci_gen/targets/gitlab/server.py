@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ManifestError, Problem
+from ...workspace import MANIFEST_NAME
 from ...yamlio import MAX_BYTES, decode
 from .server_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
                                   wanted_protections)
@@ -21,7 +22,6 @@ from .server_settings import (SchedulePlan, VariablePlan, WantedSchedule, apply_
                               apply_variable, delete_variable, plan_schedules, plan_variables)
 from ..base import Change
 
-MANIFEST = "ci-gen.yaml"
 CHUNK = 64 * 1024
 MR_TITLE = "ci-gen: update generated CI files"
 
@@ -81,7 +81,7 @@ class GitLabBackend:
         try:
             # Streamed and cut off past the limit: a project's file must not decide how much
             # memory a fleet sync uses. The same checks as a local read then apply.
-            chunks = self.project(path).files.raw(MANIFEST, ref=ref, streamed=True, iterator=True, chunk_size=CHUNK)
+            chunks = self.project(path).files.raw(MANIFEST_NAME, ref=ref, streamed=True, iterator=True, chunk_size=CHUNK)
             raw = bytearray()
             for chunk in chunks:
                 raw += chunk
@@ -95,8 +95,8 @@ class GitLabBackend:
             raise
         if len(raw) > MAX_BYTES:
             message = f"file is over {MAX_BYTES:,} bytes (not read further); the limit is {MAX_BYTES:,}"
-            raise ManifestError([Problem(MANIFEST, 1, 1, "", message)])
-        return decode(bytes(raw), MANIFEST)
+            raise ManifestError([Problem(MANIFEST_NAME, 1, 1, "", message)])
+        return decode(bytes(raw), MANIFEST_NAME)
 
     def default_branch(self, target: GitLabTarget) -> str | None:
         if target.ref or target.default_branch:

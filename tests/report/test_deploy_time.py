@@ -2,7 +2,7 @@
 about 95% of the time, and too little or degenerate history gives a reason, never a fit."""
 from __future__ import annotations
 
-from ci_gen.report.model import fit, fits
+from ci_gen.report.deploy_time import fit, fits
 from ci_gen.report.record import deploy_from_record
 from tests.report.history import TRUTH, history
 
