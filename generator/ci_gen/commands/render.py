@@ -1,24 +1,41 @@
 """`ci-gen render`: write the generated files, or `--check` / `--diff` them against disk."""
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..drift import FOREIGN_HINT, find_drift, foreign_pipelines, obsolete_paths, unified_diff, up_to_date_by_record
 from ..errors import ManifestError
-from ..output import emit, problem_dicts
+from ..output import emit, emit_text, problem_dicts
 from ..paths import check_out_dir, remove_file
 from ..verified import load, record_key, store
-from ..workspace import Workspace
+from ..workspace import workspace
 from ..yamlio import read_text
+from .usage import refuse
 
 if TYPE_CHECKING:
     from ..generated import Rendered
 
 
-def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targets: tuple[str, ...],
-        force: bool = False) -> int:
+@dataclass(frozen=True)
+class Request:
+    directory: str | None = None  # -C
+    manifest: str | None = None  # -f
+    fmt: str = "text"
+    check: bool = False
+    diff: bool = False
+    out: str | None = None
+    targets: tuple[str, ...] = ()
+    force: bool = False
+
+
+def run(request: Request) -> int:
+    refuse([(request.force and (request.check or request.diff),
+             "--force replaces files when render writes them; --check and --diff write nothing")])
+    ws = workspace(request.directory, request.manifest, find=True)
+    fmt, check, diff, out, targets, force = (request.fmt, request.check, request.diff, request.out,
+                                             request.targets, request.force)
     root = check_out_dir(out) if out else ws.root
     manifest_bytes = read_text(ws.manifest_path, ws.display).encode("utf-8")
     key = record_key(manifest_bytes, ws.display)
@@ -62,7 +79,7 @@ def run(ws: Workspace, fmt: str, check: bool, diff: bool, out: str | None, targe
 def _report_drift(root: Path, rendered: Rendered, fmt: str, diff: bool, display: str) -> int:
     drift = find_drift(root, rendered)
     if diff and fmt == "text":
-        sys.stdout.write(unified_diff(root, rendered, drift))
+        emit_text(unified_diff(root, rendered, drift))
     payload = {"ok": not drift, "drift": [{"path": d.path, "state": d.state} for d in drift]}
     if diff and fmt == "json":
         payload["diff"] = unified_diff(root, rendered, drift)
