@@ -1,4 +1,4 @@
-"""`ci-gen report`: options in, exit code out. The CLI calls `run_report`; nothing here exits."""
+"""`ci-gen report`: options in, exit code out. commands/report.py calls `run_report`; nothing here exits."""
 from __future__ import annotations
 
 import time

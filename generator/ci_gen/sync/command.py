@@ -1,4 +1,4 @@
-"""`ci-gen sync`: options in, exit code out. The CLI calls `run_sync`; nothing here exits."""
+"""`ci-gen sync`: options in, exit code out. commands/sync.py calls `run_sync`; nothing here exits."""
 from __future__ import annotations
 
 import sys
