@@ -29,20 +29,20 @@ def run(request: Request) -> int:
     refuse([(request.force and request.stdout, "--force replaces the manifest; --stdout writes none")])
     from ..importer import draft, gitlab_ci_file, jenkinsfile
 
-    ws, options, fmt = workspace(request.directory, request.manifest), request, request.fmt
+    ws, fmt = workspace(request.directory, request.manifest), request.fmt
 
-    if not options.stdout and (ws.manifest_path.exists() or ws.manifest_path.is_symlink()) and not options.force:
+    if not request.stdout and (ws.manifest_path.exists() or ws.manifest_path.is_symlink()) and not request.force:
         raise UserError(f"{ws.display} already exists; not overwriting it (--force to replace it, --stdout to print "
                         "the draft)")
     readers = {"gitlab": gitlab_ci_file.read, "jenkins": jenkinsfile.read}
-    facts = [readers[target](ws.root, rel) for rel, target in _sources(ws.root, options)]
+    facts = [readers[target](ws.root, rel) for rel, target in _sources(ws.root, request)]
     result = draft.build(facts, ws.root)
     _check_valid(result.text, ws)
     lines = [f"{draft.clean(str(n.file))}:{n.line}: {'not mapped' if n.kind == 'unmapped' else 'decide'}: "
              f"{draft.clean(n.message)}" for n in result.notes]
     unmapped = sum(n.kind == "unmapped" for n in result.notes)
     summary = f"{unmapped} not mapped, {len(result.notes) - unmapped} to decide (listed at the top of the draft)"
-    if options.stdout:
+    if request.stdout:
         if fmt == "text":
             emit_text(result.text)
     else:
@@ -51,8 +51,8 @@ def run(request: Request) -> int:
         ws.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         ws.manifest_path.write_text(result.text, encoding="utf-8")
         summary = f"wrote {ws.display}: {summary}; next: review it, then `ci-gen render --diff`"
-    payload = {"ok": True, "written": None if options.stdout else ws.display,
-               "draft": result.text if options.stdout else None,
+    payload = {"ok": True, "written": None if request.stdout else ws.display,
+               "draft": result.text if request.stdout else None,
                "notes": [{"file": n.file, "line": n.line, "kind": n.kind, "message": draft.clean(n.message)}
                          for n in result.notes]}
     if fmt == "text":
@@ -62,8 +62,8 @@ def run(request: Request) -> int:
     return 0
 
 
-def _sources(root: Path, options: Request) -> list[tuple[str, str]]:
-    chosen = [(options.gitlab, "gitlab"), (options.jenkins, "jenkins")]
+def _sources(root: Path, request: Request) -> list[tuple[str, str]]:
+    chosen = [(request.gitlab, "gitlab"), (request.jenkins, "jenkins")]
     explicit = [(rel, target) for rel, target in chosen if rel]
     candidates = explicit or [(rel, target) for rel, target in SOURCES if (root / rel).is_file()]
     found = []
