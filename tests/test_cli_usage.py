@@ -34,6 +34,8 @@ RULES: list[tuple[list[str], str]] = [
     (["sync", "--only", "gitlab", "--verify"], "--verify: Jenkins only, and --only gitlab writes no Jenkins job"),
     (["sync", "--only", "gitlab", "--jenkins-definition", "inline"],
      "--jenkins-definition: Jenkins only, and --only gitlab writes no Jenkins job"),
+    (["sync", "--fleet", "fleet.yaml", "--only", "gitlab", "--prune", "--jenkins-ini", "j.ini"],
+     "--prune, --jenkins-ini: Jenkins only, and --only gitlab writes no Jenkins job"),
     (["sync", "--only", "jenkins", "--mode", "commit"], "--mode: GitLab only, and --only jenkins writes nothing to GitLab"),
     (["report", "-C", ".", "--fleet", "fleet.yaml"],
      "-C DIR reports on one checkout; --fleet FILE on the fleet's projects: give one of them"),

@@ -56,7 +56,9 @@ def run(request: Request) -> int:
 def _check_usage(request: Request) -> None:
     """The sync engine checks what needs the fleet file (--prune, --shard ranges); this refuses the
     flags a mode would drop."""
-    no_jenkins = given([("--verify", request.verify), ("--jenkins-definition", request.jenkins_definition)])
+    no_jenkins = given([("--verify", request.verify), ("--prune", request.prune),
+                        ("--jenkins-definition", request.jenkins_definition), ("--jenkins-ini", request.jenkins_ini),
+                        ("--jenkins-section", request.jenkins_section)])
     refuse([
         (request.fleet is not None and request.directory is not None,
          "-C DIR syncs one checkout; --fleet FILE syncs the fleet's projects: give one of them"),
