@@ -13,6 +13,7 @@ from ci_gen.drift import (Drift, extra_step_files, find_drift, foreign_pipelines
 from ci_gen.fingerprint import LOCK_FILE
 from ci_gen.generated import Rendered, file_digests, render_manifest
 from ci_gen.paths import is_executable
+from ci_gen.targets import TARGETS
 from tests.unit.manifests import manifest, text
 
 GITLAB = "targets: [gitlab, jenkins]\n"
@@ -199,3 +200,13 @@ def test_a_record_without_files_or_with_a_path_leaving_the_repository_proves_not
     assert not up_to_date_by_record(root, {**record(files), "manifest-paths": ["../elsewhere"]}, root)
     os.symlink("/", root / "context")
     assert not up_to_date_by_record(root, {**record(files), "manifest-paths": ["context"]}, root)
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_targets_file_written_by_hand_is_not_generated(tmp_path: Path, target: str) -> None:
+    files = rendered(f"targets: [{target}]\n")
+    output = TARGETS[target].output
+    (tmp_path / output).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / output).write_text("# our own pipeline\n")
+    assert foreign_pipelines(tmp_path, files) == [output]
+    assert states(find_drift(tmp_path, files))[output] == "not-generated"
