@@ -127,7 +127,8 @@ def test_files_the_last_render_wrote_and_this_one_does_not_are_obsolete(tmp_path
     assert {p: drift[p] for p in gone} == {p: "obsolete" for p in gone}
 
 
-def test_a_forged_lock_makes_nothing_obsolete(repo: tuple[Path, Rendered], tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_forged_lock_makes_nothing_obsolete(repo: tuple[Path, Rendered],
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
     root, files = repo
     outside = tmp_path_factory.mktemp("outside") / "victim"
     outside.write_text("precious")
@@ -194,7 +195,8 @@ def test_any_change_on_disk_defeats_the_record(repo: tuple[Path, Rendered], chan
     assert not up_to_date_by_record(root, record(files), root)
 
 
-def test_a_record_without_files_or_with_a_path_leaving_the_repository_proves_nothing(repo: tuple[Path, Rendered]) -> None:
+def test_a_record_without_files_or_with_a_path_leaving_the_repository_proves_nothing(
+        repo: tuple[Path, Rendered]) -> None:
     root, files = repo
     assert not up_to_date_by_record(root, {"files": [], "manifest-paths": []}, root)
     assert not up_to_date_by_record(root, {**record(files), "manifest-paths": ["../elsewhere"]}, root)

@@ -34,7 +34,8 @@ def test_an_apply_is_gated_by_a_gated_deploy_or_a_production_tier_unless_approva
     plan = build_plan(m)
     assert plan.job("apply-staging").gate is not None  # its deploy waits for a person: so does the apply
     assert plan.job("apply-production").gate is not None  # production tier, even with an ungated deploy
-    off = build_plan(manifest(DEPLOY, "infra: {environments: [staging, production], state: backend, approval: false}\n"))
+    off = build_plan(manifest(DEPLOY, "infra: {environments: [staging, production], state: backend, "
+                                      "approval: false}\n"))
     assert off.job("apply-staging").gate is None and off.job("apply-production").gate is None
 
 
@@ -62,4 +63,5 @@ def test_plan_and_apply_read_the_same_saved_plan_from_the_configured_folder() ->
     m = manifest("infra: {environments: [staging], state: backend, dir: infra/live/, tool: tofu}\n")
     jobs = {j.name: dict(j.env) for j in infra_jobs(m)}
     assert jobs["infra-staging"]["CI_GEN_INFRA_PLAN"] == jobs["apply-staging"]["CI_GEN_INFRA_PLAN"]
-    assert jobs["infra-staging"]["CI_GEN_INFRA_DIR"] == "infra/live" and jobs["apply-staging"]["CI_GEN_INFRA_TOOL"] == "tofu"
+    assert jobs["infra-staging"]["CI_GEN_INFRA_DIR"] == "infra/live"
+    assert jobs["apply-staging"]["CI_GEN_INFRA_TOOL"] == "tofu"

@@ -34,7 +34,8 @@ def repo(tmp_path: Path) -> Path:
 ])
 def test_paths_that_leave_the_repository_by_spelling(value: str, words: str) -> None:
     reason = path_escape_reason(value, None)
-    assert reason == f"'{value}' {words}" + ("; paths are relative to the repository root" if "absolute" in words else "")
+    suffix = "; paths are relative to the repository root" if "absolute" in words else ""
+    assert reason == f"'{value}' {words}{suffix}"
 
 
 @pytest.mark.parametrize("value", ["models/m.onnx", ".", "a/../b", "inner/m.onnx", "not/there/yet"])
@@ -124,4 +125,4 @@ def test_what_no_render_generates(path: str) -> None:
 
 
 def test_a_forged_lock_entry_that_is_not_a_string_is_never_generated() -> None:
-    assert not could_be_generated(["Jenkinsfile"], TARGET_FILES)  # type: ignore[arg-type]
+    assert not could_be_generated(["Jenkinsfile"], TARGET_FILES)  # type: ignore[arg-type,unused-ignore]

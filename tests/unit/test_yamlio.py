@@ -42,7 +42,8 @@ def test_read_text_turns_every_unreadable_file_into_a_problem(tmp_path: Path) ->
     for path, words in ((tmp_path, "is a directory"), (tmp_path / "none.yaml", "file not found")):
         with pytest.raises(ManifestError) as caught:
             read_text(path, "shown.yaml")
-        assert problem(caught) == f"shown.yaml:1:1: {words}" + (", expected a YAML file" if "directory" in words else "")
+        suffix = ", expected a YAML file" if "directory" in words else ""
+        assert problem(caught) == f"shown.yaml:1:1: {words}{suffix}"
 
 
 def test_both_loaders_give_the_same_plain_data() -> None:

@@ -39,8 +39,8 @@ def test_load_yaml_bounds_nesting_instead_of_recursing_without_end() -> None:
 
 
 def test_schema_problems_name_the_file_and_path_sorted_by_path() -> None:
-    schema = {"type": "object", "properties": {"b": {"type": "integer"}, "a": {"type": "array", "items": {"type": "string"}}},
-              "required": ["c"]}
+    schema = {"type": "object", "required": ["c"],
+              "properties": {"b": {"type": "integer"}, "a": {"type": "array", "items": {"type": "string"}}}}
     problems = schema_problems("f.yml", {"b": "x", "a": ["ok", 3]}, schema)
     assert problems == ("f.yml: (top level): 'c' is a required property",
                         "f.yml: a.1: 3 is not of type 'string'",

@@ -142,7 +142,8 @@ def test_keyless_signing_asks_circleci_for_an_oidc_token_with_the_sigstore_audie
 
 def test_a_hostile_value_is_never_a_parameter() -> None:
     hostile = "<< pipeline.parameters.x >> \\<< << >> ' \" $(id) ${{ x }}"
-    m = manifest(ENVIRONMENTS, f"variables: {{V: {json.dumps(hostile)}}}\ntest: [{{name: t, run: {json.dumps(hostile)}}}]\n")
+    value = json.dumps(hostile)
+    m = manifest(ENVIRONMENTS, f"variables: {{V: {value}}}\ntest: [{{name: t, run: {value}}}]\n")
     text = render(build_plan(m), m)
     assert "<<" not in text.replace("\\<<", "")
     data = YAML(typ="safe", pure=True).load(text)

@@ -118,8 +118,8 @@ def test_every_gated_job_names_an_environment_whose_reviewers_can_stop_it() -> N
 def test_a_hostile_value_never_becomes_an_expression() -> None:
     hostile = "${{ github.event.head_commit.message }} ${{ secrets.X }} ' \" $(id) `id`"
     base = f"version: 1\nname: app\nimage: {{name: r.example.com/app, build_args: {{A: {json.dumps(hostile)}}}}}\n"
-    m = manifest(ENVIRONMENTS, f"variables: {{V: {json.dumps(hostile)}}}\ntest: [{{name: t, run: {json.dumps(hostile)}}}]\n",
-                 base=base)
+    value = json.dumps(hostile)
+    m = manifest(ENVIRONMENTS, f"variables: {{V: {value}}}\ntest: [{{name: t, run: {value}}}]\n", base=base)
     text = render(build_plan(m), m)
     data = YAML(typ="safe", pure=True).load(text)
     expressions = set(re.findall(r"\$\{\{.*?\}\}", text))

@@ -3,6 +3,7 @@ dialect (`!reference`), values that GitLab would expand or YAML would misread, a
 lint against GitLab's CI schema."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -133,8 +134,6 @@ def test_a_hostile_value_reads_back_unchanged_and_unexpanded(value: str) -> None
 
 
 def yaml_scalar(value: str) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -38,7 +38,7 @@ HOSTILE_ID = HOSTILE.replace("\t", "")  # credential ids hold no control charact
 
 def jenkinsfile(*bodies: str) -> str:
     m = manifest(*bodies)
-    return render(build_plan(m), m)
+    return str(render(build_plan(m), m))
 
 
 def stage(text: str, name: str) -> str:
@@ -65,7 +65,8 @@ def test_runner_roles_become_agent_labels_per_stage() -> None:
 
 
 def test_toolbox_images_run_as_docker_agents_on_their_label() -> None:
-    text = jenkinsfile(ROLES.replace("gpu: cuda-node}", "gpu: cuda-node}, images: {default: 'tools:1', gpu: 'tools-gpu:1'}"))
+    images = "gpu: cuda-node}, images: {default: 'tools:1', gpu: 'tools-gpu:1'}"
+    text = jenkinsfile(ROLES.replace("gpu: cuda-node}", images))
     assert "docker {\n              image 'tools-gpu:1'\n              label 'cuda-node'" in stage(text, "test-gpu")
     assert "image 'tools:1'" in stage(text, "build-image")
 
@@ -117,8 +118,8 @@ def test_stages_of_independent_jobs_run_in_parallel_and_a_chain_in_sequence() ->
 
 def test_a_gate_is_an_input_with_its_submitters_and_a_timeout() -> None:
     production = stage(jenkinsfile(CREDENTIALS), "deploy-production")
-    assert "input {\n        message 'Deploy app to production?'\n        ok 'Deploy'\n        submitter 'alice,ml-leads'" \
-        in production
+    assert ("input {\n        message 'Deploy app to production?'\n        ok 'Deploy'\n"
+            "        submitter 'alice,ml-leads'") in production
     assert "timeout(time: 90, unit: 'MINUTES')" in production
     assert "beforeInput true" in production and "branch 'main'" in production
     assert "input {" not in stage(jenkinsfile(CREDENTIALS), "deploy-staging")
