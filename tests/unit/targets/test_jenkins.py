@@ -223,3 +223,9 @@ def test_java_home_from_the_environment_wins(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.delenv("JAVA_HOME")
     found = find_java_home()
     assert found is None or (Path(found) / "bin" / "java").exists()
+
+
+def test_a_verify_stage_binds_its_environments_kubeconfig_only() -> None:
+    text = jenkinsfile(CREDENTIALS.replace("deploy:\n", "deploy:\n  smoke: curl -fsS \"$CI_GEN_SERVICE_URL/healthz\"\n"))
+    assert credential_ids(stage(text, "verify-production")) == ["kube-prod"]
+    assert credential_ids(stage(text, "verify-staging")) == ["kube-default"]
