@@ -4,8 +4,11 @@ that nothing a CI system names (credential ids, runner tags) reaches it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ci_gen.plan import Credential, Gate, Job, Pipeline, build_plan, deploy_record_path, junit_report
 from tests.unit.manifests import CANARY, TWO_ENVIRONMENTS, manifest
@@ -308,3 +311,12 @@ def test_the_plan_is_deterministic_and_its_lookups_follow_its_jobs() -> None:
     assert plan.jobs_in("no-such-stage") == ()
     with pytest.raises(StopIteration):
         plan.job("no-such-job")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations([("PYTHON", "3.11"), ("CUDA", "12.4"), ("A_FLAG", "1"), ("Z", "")]))
+def test_build_args_reach_the_build_in_one_order_whatever_the_manifests(args: list[tuple[str, str]]) -> None:
+    mapping = ", ".join(f"{k}: {json.dumps(v)}" for k, v in args)
+    base = f"version: 1\nname: app\nimage: {{name: registry.example.com/ml/app, build_args: {{{mapping}}}}}\n"
+    env = dict(build_plan(manifest(base=base)).job("build-image").env)
+    assert env["CI_GEN_BUILD_ARGS"] == '{"A_FLAG":"1","CUDA":"12.4","PYTHON":"3.11","Z":""}'
