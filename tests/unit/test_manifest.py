@@ -90,7 +90,8 @@ def test_only_the_chosen_strategy_carries_its_settings() -> None:
           environments: [{name: s, kubernetes: {namespace: ml}}]
         """).deploy
     assert canary is not None and canary.canary is not None
-    assert (canary.canary.steps, canary.canary.max_error_rate, canary.canary.max_p90_latency_ms) == ((5, 25), 0.05, 100.0)
+    block = canary.canary
+    assert (block.steps, block.max_error_rate, block.max_p90_latency_ms) == ((5, 25), 0.05, 100.0)
 
 
 def test_the_infra_drift_check_is_one_more_schedule() -> None:
@@ -102,5 +103,5 @@ def test_the_infra_drift_check_is_one_more_schedule() -> None:
 
 
 def test_the_display_name_is_the_manifests_file_in_every_message() -> None:
-    assert load_manifest_text("version: 1\nname: app\nimage: {name: r.example.com/app}\n", "apps/x/ci-gen.yaml").file \
-        == "apps/x/ci-gen.yaml"
+    text = "version: 1\nname: app\nimage: {name: r.example.com/app}\n"
+    assert load_manifest_text(text, "apps/x/ci-gen.yaml").file == "apps/x/ci-gen.yaml"
