@@ -129,6 +129,22 @@ def test_a_hostile_value_never_becomes_an_expression() -> None:
     assert data["env"]["V"].replace("${{ '${{' }}", "${{") == hostile
 
 
+def test_zizmor_finds_no_injection_or_excess_permission_in_a_hostile_workflow(tmp_path: Path) -> None:
+    zizmor = require("zizmor", "pip install zizmor")
+    hostile = json.dumps("${{ github.event.pull_request.title }} $(curl evil) `id` ${{ secrets.X }}")
+    m = manifest(ENVIRONMENTS, ROLES.replace("targets: [github]\n", ""),
+                 f"variables: {{V: {hostile}}}\n",
+                 "scan: {sign: true, verify: {identity: a@example.com, "
+                 "issuer: 'https://token.actions.githubusercontent.com'}}\n",
+                 base=f"version: 1\nname: app\nimage: {{name: r.example.com/app, build_args: {{A: {hostile}}}}}\n")
+    workflow = tmp_path / ".github" / "workflows" / "ci-gen.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(render(build_plan(m), m), encoding="utf-8")
+    proc = subprocess.run([zizmor, "--offline", "--no-progress", "--format", "plain", str(workflow)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and "No findings to report" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("value", ["apiVersion: v1\nclusters: []\n", "", "it's \"x\" $HOME"])
 def test_a_secret_file_holds_the_secret_and_is_named_only_when_set(tmp_path: Path, value: str) -> None:
     command = SecretFile("KUBECONFIG", "CI_GEN_KUBECONFIG").command
