@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ci_gen.tiers import TIERS, guess_tier
@@ -26,11 +26,13 @@ def test_the_first_matching_tier_in_gitlabs_order_wins(name: str, tier: str) -> 
     assert guess_tier(name) == tier
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn a pause into a failure
 @given(st.text(max_size=30))
 def test_every_name_gets_a_known_tier(name: str) -> None:
     assert guess_tier(name) in TIERS
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn a pause into a failure
 @given(st.text(alphabet=string.ascii_letters + string.digits + "-_.", max_size=30))
 def test_case_never_changes_the_tier(name: str) -> None:
     assert guess_tier(name.upper()) == guess_tier(name.lower()) == guess_tier(name)
