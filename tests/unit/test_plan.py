@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_gen.plan import Credential, Gate, Job, Pipeline, build_plan, deploy_record_path, junit_report
+from ci_gen.plan import (Credential, Gate, Job, Pipeline, build_plan, deploy_record_path, junit_report,
+                         watch_period)
 from tests.unit.manifests import CANARY, TWO_ENVIRONMENTS, manifest
 
 GATES = ("build-image", "scan-image", "scan-secrets", "sbom")  # what every deploy waits for by default
@@ -320,3 +321,24 @@ def test_build_args_reach_the_build_in_one_order_whatever_the_manifests(args: li
     base = f"version: 1\nname: app\nimage: {{name: registry.example.com/ml/app, build_args: {{{mapping}}}}}\n"
     env = dict(build_plan(manifest(base=base)).job("build-image").env)
     assert env["CI_GEN_BUILD_ARGS"] == '{"A_FLAG":"1","CUDA":"12.4","PYTHON":"3.11","Z":""}'
+
+
+@pytest.mark.parametrize("watch, expected", [("15m", "15m"), ("0s", None), ("0m", None), ("00h", None),
+                                             ("10s", "10s")])
+def test_only_the_last_environment_is_watched_and_zero_turns_the_watch_off(watch: str, expected: str | None) -> None:
+    m = manifest(TWO_ENVIRONMENTS.format(strategy="rolling"), f"monitoring: {{watch: {watch}}}\n")
+    assert m.deploy is not None
+    staging, production = m.deploy.environments
+    assert watch_period(m, staging) is None and watch_period(m, production) == expected
+    plan = build_plan(m)
+    assert "verify-staging" not in names(plan)
+    if expected is None:
+        assert "verify-production" not in names(plan)
+    else:
+        verify = dict(plan.job("verify-production").env)
+        assert verify["CI_GEN_WATCH"] == expected and verify["CI_GEN_SLI_FILE"] == ".ci-gen/monitoring/sli.json"
+
+
+def test_without_monitoring_nothing_is_watched() -> None:
+    m = manifest(TWO_ENVIRONMENTS.format(strategy="rolling"))
+    assert m.deploy is not None and all(watch_period(m, e) is None for e in m.deploy.environments)
