@@ -1,10 +1,11 @@
 """The servers one sync run writes to, each behind the same steps the engine loops over.
 
-A server side (`targets.base.Backend`) says which projects it has work for (`wants`) and whether
-that work needs the rendered files (`needs_files`), builds its per-project target (`attach`),
-reads fleet-wide state once (`prepare`), plans one project (`plan`), applies the plan (`apply`)
-and removes what ci-gen owns and no project claims any more (`prune`). The engine never names a
-server; adding one is a class here and a line in `Engine.__init__`.
+A server side (`targets.base.Backend`) says which projects it has work for (`wants`, and if not,
+`why_not`) and whether that work needs the rendered files (`needs_files`), builds its
+per-project target (`attach`), reads fleet-wide state once (`prepare`), plans one project
+(`plan`), applies the plan (`apply`) and removes what ci-gen owns and no project claims any more
+(`prune`). Each drives its target's planner (`targets/<name>/server.py`, built by its
+`remote.backend`). The engine never names a server: it loops over `SIDES`, in this order.
 """
 from __future__ import annotations
 
@@ -12,18 +13,18 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import UserError
+from ..errors import CiGenError, UserError
 from ..redaction import public_url
-from ..targets.gitlab import server as gitlab_mod
-from ..targets.jenkins import server as jenkins_mod
-from .fleet import GitLabDefaults, JenkinsDefaults
 from ..targets.gitlab.server import GitLabBackend, GitLabTarget
-from ..targets.jenkins.server import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
-from ..targets.jenkins.multibranch import resolve as resolve_multibranch
+from ..targets.gitlab.server import translate_error as gitlab_error
 from ..targets.jenkins.job_xml import JobSpec, marker_project
-from .records import Change, ProjectResult, Source
+from ..targets.jenkins.multibranch import resolve as resolve_multibranch
+from ..targets.jenkins.server import Item, JenkinsBackend, JenkinsState, missing_folders, plugins_for
+from ..targets.jenkins.server import translate_error as jenkins_error
+from .fleet import Fleet, GitLabDefaults, JenkinsDefaults
 from .options import SyncOptions
-from .placement import inside, place
+from ..targets.jenkins.placement import inside, place
+from .records import Change, ProjectResult, Source
 
 @dataclass
 class Work:
@@ -37,7 +38,7 @@ class Work:
     gitlab: GitLabTarget | None = None
 
 
-Guard = Callable[[ProjectResult, Callable[[], None], Callable[[BaseException], tuple[str, str]]], None]
+Guard = Callable[[ProjectResult, Callable[[], None], Callable[[BaseException], CiGenError]], None]
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ServerPlan:
 
     changes: list[Change]
     detail: Any = None  # the server's own plan object
-    problem: str | None = None  # fails the project even in a dry run (a missing secret)
+    problem: CiGenError | None = None  # fails the project even in a dry run (a missing secret)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,15 +56,21 @@ class JenkinsSide:
 
     name = "jenkins"
 
-    def __init__(self, client: JenkinsBackend, options: SyncOptions, defaults: JenkinsDefaults,
-                 gitlab: GitLabBackend | None, fleet_id: str, guard: Guard) -> None:
-        self.client, self.options, self.defaults = client, options, defaults
-        self.gitlab, self.fleet_id, self.guard = gitlab, fleet_id, guard
+    def __init__(self, backends: dict[str, Any], options: SyncOptions, fleet: Fleet | None, fleet_id: str,
+                 guard: Guard) -> None:
+        self.client: JenkinsBackend = backends["jenkins"]
+        self.defaults = fleet.jenkins if fleet else JenkinsDefaults()
+        # A job that reads the Jenkinsfile from git asks the project's GitLab for its default branch.
+        self.gitlab: GitLabBackend | None = backends.get("gitlab")
+        self.options, self.fleet_id, self.guard = options, fleet_id, guard
 
-    describe_error = staticmethod(jenkins_mod.describe_error)
+    translate_error = staticmethod(jenkins_error)
 
     def wants(self, work: Work) -> bool:
-        return "jenkins" in work.manifest.targets and self.options.only != "gitlab"
+        return "jenkins" in work.manifest.targets
+
+    def why_not(self, work: Work) -> str:
+        return "no Jenkins job: targets: in ci-gen.yaml leaves out jenkins"
 
     def needs_files(self, work: Work) -> bool:
         # An SCM job's config does not depend on the files: Jenkins reads the Jenkinsfile from git.
@@ -137,7 +144,7 @@ class JenkinsSide:
                 work.result.changes.append(Change("jenkins", "folder", folder, "create"))
                 if self.options.writes:
                     self.guard(work.result, functools.partial(self.client.create_folder, folder),
-                               jenkins_mod.describe_error)
+                               jenkins_error)
                     if work.result.error is None:
                         state.add_folder(folder)
 
@@ -164,7 +171,7 @@ class JenkinsSide:
             result = ProjectResult("jenkins:prune", "prune")
             why = f"{len(unread)} project(s) could not be read (first: {unread[0]})" if unread else \
                 "no project of the fleet was read"
-            result.fail(f"prune skipped: {why}; nothing deleted")
+            result.fail(UserError(f"prune skipped: {why}; nothing deleted"))
             return [result]
         wanted = {w.job.full_name.lower() for w in works if w.job is not None}
         failed = {marker_project(w.source.key): w.source.key for w in works if w.result.error is not None}
@@ -179,7 +186,7 @@ class JenkinsSide:
                 result.skipped = (f"not pruned: its project {failed[item.marker.project]} is still in the "
                                   "fleet and failed in this run")
                 continue
-            self.guard(result, functools.partial(self._prune_one, item, result), jenkins_mod.describe_error)
+            self.guard(result, functools.partial(self._prune_one, item, result), jenkins_error)
         return results
 
     def _prune_one(self, item: Item, result: ProjectResult) -> None:
@@ -196,14 +203,20 @@ class GitLabSide:
 
     name = "gitlab"
 
-    def __init__(self, client: GitLabBackend, options: SyncOptions, defaults: GitLabDefaults) -> None:
-        self.client, self.options, self.defaults = client, options, defaults
+    def __init__(self, backends: dict[str, Any], options: SyncOptions, fleet: Fleet | None, fleet_id: str,
+                 guard: Guard) -> None:
+        self.client: GitLabBackend = backends["gitlab"]
+        self.defaults = fleet.gitlab if fleet else GitLabDefaults()
+        self.options = options
 
-    describe_error = staticmethod(gitlab_mod.describe_error)
+    translate_error = staticmethod(gitlab_error)
 
     def wants(self, work: Work) -> bool:
-        path = work.source.gitlab_path or work.manifest.gitlab.project
-        return path is not None and self.options.only != "jenkins"
+        return (work.source.gitlab_path or work.manifest.gitlab.project) is not None
+
+    def why_not(self, work: Work) -> str:
+        return ("no GitLab project: set gitlab.project in ci-gen.yaml (e.g. ml/fraud-detector)"
+                + ("" if work.source.repo_url else "; this checkout has no git remote either"))
 
     def needs_files(self, work: Work) -> bool:
         return True
@@ -226,8 +239,8 @@ class GitLabSide:
         problem = None
         if plan.variables is not None and plan.variables.missing_secrets:
             names = ", ".join(plan.variables.missing_secrets)
-            problem = (f"secrets not set in GitLab project {work.gitlab.path}: {names} "
-                       "(ci-gen never writes secrets; add them in Settings > CI/CD > Variables)")
+            problem = UserError(f"secrets not set in GitLab project {work.gitlab.path}: {names} "
+                                "(ci-gen never writes secrets; add them in Settings > CI/CD > Variables)")
         return ServerPlan(plan.changes, plan, problem)
 
     def apply(self, work: Work, plan: ServerPlan) -> None:
@@ -247,5 +260,13 @@ def _reject_duplicates(works: list[Work]) -> None:
             job = claims[0].job.full_name  # type: ignore[union-attr]
             names = " and ".join(f"{w.source.key} ({w.source.origin})" for w in claims)
             for work in claims:
-                work.result.fail(f"Jenkins job '{job}' is claimed by {names}")
+                work.result.fail(UserError(f"Jenkins job '{job}' is claimed by {names}"))
                 work.job = None
+
+
+Side = JenkinsSide | GitLabSide
+
+# Every server a sync can write to, by target name, in the order a project is synced on them
+# (and its changes reported). Jenkins first: its job may ask GitLab for the default branch,
+# which GitLab's side attaches (the engine attaches sides in reverse).
+SIDES: dict[str, type[Side]] = {"jenkins": JenkinsSide, "gitlab": GitLabSide}

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import CiGenError, ErrorKind, error_kind
 from ..targets.base import Action as Action, Change as Change  # re-exported: sync speaks in these
 
 Status = Literal["created", "updated", "unchanged", "failed", "skipped"]
@@ -32,8 +33,8 @@ class ProjectResult:
     key: str
     name: str = ""
     changes: list[Change] = field(default_factory=list)
-    error: str | None = None
-    error_kind: Literal["user", "server", "internal", ""] = ""
+    error: str | None = None  # the failure's text, as reports show it
+    failure: CiGenError | None = None  # the failure itself: its class says whose it is
     skipped: str | None = None  # reason
     seconds: float = 0.0
 
@@ -48,9 +49,17 @@ class ProjectResult:
             return "unchanged"
         return "created" if actions == {"create"} else "updated"
 
-    def fail(self, message: str, kind: Literal["user", "server", "internal"] = "user") -> None:
-        if self.error is None:  # keep the first cause; later ones are usually consequences
-            self.error, self.error_kind = message, kind
+    @property
+    def error_kind(self) -> ErrorKind | None:
+        """"user", "server" or "internal" from the failure's class; None when nothing failed."""
+        return None if self.failure is None else error_kind(self.failure)
+
+    def fail(self, error: CiGenError) -> None:
+        """Record `error` unless an earlier one is: the first cause is kept, later ones are
+        usually its consequences."""
+        if self.failure is None:
+            self.failure = error
+            self.error = str(error) or type(error).__name__
 
     @property
     def pending(self) -> list[Change]:
