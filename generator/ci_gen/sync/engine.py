@@ -15,9 +15,8 @@ from ..paths import manifest_escape_reason
 from ..targets import TARGETS
 from ..workspace import MANIFEST_NAME
 from ..yamlio import read_text
-from ..targets.jenkins.job_xml import DEFAULT_FLEET
 from .backends import SIDES, Side, Work
-from .fleet import Fleet
+from .fleet import DEFAULT_FLEET, Fleet
 from .options import SyncOptions
 from .records import ProjectResult, Source
 

@@ -13,7 +13,7 @@ from ..errors import ManifestError, Problem
 from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
-from ..targets.jenkins.job_xml import DEFAULT_FLEET
+from ..targets.jenkins.job_xml import DEFAULT_FLEET as DEFAULT_FLEET  # the id a fleet without one writes
 from ..targets.jenkins.placement import path_problem
 
 

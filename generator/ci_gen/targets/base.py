@@ -131,7 +131,7 @@ class Remote(Protocol):
     def credentials(self, fleet_url: str | None, options: Any) -> Any | None:
         """Its credentials from the documented sources; None when none is configured."""
 
-    def connect(self, credentials: Any, timeout: float, pool: int) -> Any:
+    def connect(self, creds: Any, timeout: float, pool: int) -> Any:
         """The client (no request yet), with timeouts, retries and a pool for `pool` workers."""
 
     def session(self, client: Any) -> Any:

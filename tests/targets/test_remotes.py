@@ -1,0 +1,60 @@
+"""The targets with a server: each one's `remote.py` implements `targets.base.Remote`, the engines
+that loop over them agree with the registry, and importing a remote loads no client library."""
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from ci_gen.cli import cli
+from ci_gen.sync.backends import SIDES
+from ci_gen.targets import SERVER_TARGETS, TARGETS
+from ci_gen.targets.base import Remote
+
+REPO = Path(__file__).resolve().parents[2]
+MEMBERS = {name: value for name, value in vars(Remote).items() if not name.startswith("_")}
+ATTRIBUTES = set(Remote.__annotations__)
+
+
+@pytest.mark.parametrize("name", SERVER_TARGETS)
+def test_every_server_target_implements_the_remote_protocol(name: str) -> None:
+    remote = TARGETS[name].remote
+    for attribute in ATTRIBUTES:
+        assert isinstance(getattr(remote, attribute), (str, bool)), f"{name}.remote.{attribute}"
+    for method, spec in MEMBERS.items():
+        if not callable(spec):
+            continue
+        function = getattr(remote, method, None)
+        assert callable(function), f"targets/{name}/remote.py has no {method}()"
+        wanted = [p for p in inspect.signature(spec).parameters if p != "self"]
+        assert list(inspect.signature(function).parameters) == wanted, f"{name}.remote.{method}"
+    for part in ("credentials.py", "client.py", "server_lint.py", "history.py", "server.py"):
+        assert (REPO / "generator" / "ci_gen" / "targets" / name / part).is_file(), f"targets/{name}/{part}"
+
+
+def test_a_target_without_a_server_has_no_remote() -> None:
+    without = [t for t in TARGETS.values() if not t.server]
+    assert without, "github and circleci render only"
+    for target in without:
+        with pytest.raises(LookupError):
+            target.remote
+
+
+def test_sync_has_a_side_for_every_server_and_sync_only_offers_exactly_them() -> None:
+    assert set(SIDES) == set(SERVER_TARGETS)
+    option = next(p for p in cli.commands["sync"].params if p.name == "only")
+    assert isinstance(option.type, click.Choice)
+    assert set(option.type.choices) == set(SERVER_TARGETS)
+
+
+def test_importing_the_remotes_loads_no_client_library() -> None:
+    # The engines import every remote to loop over them; the clients come only with a connection.
+    code = ("import sys\n"
+            + "".join(f"import ci_gen.targets.{name}.remote\n" for name in SERVER_TARGETS)
+            + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gitlab', 'jenkins', 'requests')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == "[]", proc.stdout
