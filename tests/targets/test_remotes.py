@@ -18,6 +18,7 @@ from ci_gen.targets.base import Remote
 REPO = Path(__file__).resolve().parents[2]
 MEMBERS = {name: value for name, value in vars(Remote).items() if not name.startswith("_")}
 ATTRIBUTES = set(Remote.__annotations__)
+PARTS = ("credentials.py", "client.py", "server_lint.py", "history.py", "server.py", "remote.py")
 
 
 @pytest.mark.parametrize("name", SERVER_TARGETS)
@@ -32,8 +33,14 @@ def test_every_server_target_implements_the_remote_protocol(name: str) -> None:
         assert callable(function), f"targets/{name}/remote.py has no {method}()"
         wanted = [p for p in inspect.signature(spec).parameters if p != "self"]
         assert list(inspect.signature(function).parameters) == wanted, f"{name}.remote.{method}"
-    for part in ("credentials.py", "client.py", "server_lint.py", "history.py", "server.py"):
+    for part in PARTS:
         assert (REPO / "generator" / "ci_gen" / "targets" / name / part).is_file(), f"targets/{name}/{part}"
+
+
+def test_the_architecture_page_names_every_file_a_server_needs() -> None:
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for part in PARTS:
+        assert f"`{part}`" in text, part
 
 
 def test_a_target_without_a_server_has_no_remote() -> None:
