@@ -7,8 +7,7 @@
 - Layers import only downward: cli > commands > render/drift > plan > manifest > schema/yamlio.
 - What all targets share (`targets/base.py`, `targets/transport.py`) imports no target.
 - The engines that talk to servers (`lint_server`, `report`, the sync engine and command) reach a
-  target only through the registry (`TARGETS[name].remote`), never by importing its package; the
-  sync sides (`sync/backends.py`) are the one place that drives a target's planner directly.
+  target only through the registry (`TARGETS[name].remote`), never by importing its package.
 - A target's deploy history reads the report's data types (`report/record.py`,
   `report/fetched.py`) and nothing else of the report.
 Imports under `if TYPE_CHECKING:` are annotations, not dependencies, and are left out.
@@ -73,6 +72,7 @@ source_modules =
     ci_gen.sync.sources
     ci_gen.sync.report
     ci_gen.sync.records
+    ci_gen.sync.options
 forbidden_modules =
     {PACKAGES}
 

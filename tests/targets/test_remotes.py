@@ -11,21 +11,21 @@ import click
 import pytest
 
 from ci_gen.cli import cli
-from ci_gen.sync.backends import SIDES
+from ci_gen.sync.engine import sync_order
 from ci_gen.targets import SERVER_TARGETS, TARGETS
-from ci_gen.targets.base import Remote
+from ci_gen.targets.base import Backend, Remote
 
 REPO = Path(__file__).resolve().parents[2]
 MEMBERS = {name: value for name, value in vars(Remote).items() if not name.startswith("_")}
 ATTRIBUTES = set(Remote.__annotations__)
-PARTS = ("credentials.py", "client.py", "server_lint.py", "history.py", "server.py", "remote.py")
+PARTS = ("credentials.py", "client.py", "server_lint.py", "history.py", "server.py", "sync_side.py", "remote.py")
 
 
 @pytest.mark.parametrize("name", SERVER_TARGETS)
 def test_every_server_target_implements_the_remote_protocol(name: str) -> None:
     remote = TARGETS[name].remote
     for attribute in ATTRIBUTES:
-        assert isinstance(getattr(remote, attribute), (str, bool)), f"{name}.remote.{attribute}"
+        assert isinstance(getattr(remote, attribute), (str, bool, int)), f"{name}.remote.{attribute}"
     for method, spec in MEMBERS.items():
         if not callable(spec):
             continue
@@ -51,8 +51,17 @@ def test_a_target_without_a_server_has_no_remote() -> None:
             target.remote
 
 
-def test_sync_has_a_side_for_every_server_and_sync_only_offers_exactly_them() -> None:
-    assert set(SIDES) == set(SERVER_TARGETS)
+@pytest.mark.parametrize("name", SERVER_TARGETS)
+def test_every_server_target_has_a_sync_side_with_the_backend_steps(name: str) -> None:
+    side = TARGETS[name].remote.sync_side()
+    assert side.name == name
+    for step in (m for m in vars(Backend) if not m.startswith("_") and m != "name"):
+        assert callable(getattr(side, step, None)), f"{side.__name__}.{step}"
+
+
+def test_sync_order_is_every_server_and_sync_only_offers_exactly_them() -> None:
+    # Jenkins first: a job reading its Jenkinsfile from git takes the branch GitLab's side found.
+    assert sync_order() == ["jenkins", "gitlab"]
     option = next(p for p in cli.commands["sync"].params if p.name == "only")
     assert isinstance(option.type, click.Choice)
     assert set(option.type.choices) == set(SERVER_TARGETS)

@@ -10,8 +10,7 @@ from typing import Any, Callable, Iterator
 from ..errors import ServerError, UsageError, UserError, run_exit_code
 from ..targets import TARGETS
 from ..targets.transport import RequestCounter
-from .backends import SIDES
-from .engine import Engine
+from .engine import Engine, sync_order
 from .fleet import Fleet, load_fleet
 from .records import ProjectResult, Source
 from .options import SyncOptions
@@ -62,7 +61,7 @@ def _check_usage(options: SyncOptions) -> None:
 def no_server_message() -> str:
     """Every place a server can come from, so a first run says what to set rather than where to look."""
     return "no CI server configured. ci-gen looks for:\n" + "\n".join(
-        f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in SIDES)
+        f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in sync_order())
 
 
 def _backends(options: SyncOptions, fleet: Fleet | None,
@@ -70,7 +69,7 @@ def _backends(options: SyncOptions, fleet: Fleet | None,
     """Each configured server's planner, by target name, in sync order. Credentials are all read
     before any connection, so a misconfigured one fails before a request is sent. A server left
     out by --only is still connected when projects' manifests are read from it."""
-    remotes = {name: TARGETS[name].remote for name in SIDES}
+    remotes = {name: TARGETS[name].remote for name in sync_order()}
     found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
              for name, remote in remotes.items()}
     backends: dict[str, Any] = {}

@@ -14,7 +14,9 @@ from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
 from ..targets.jenkins.job_xml import DEFAULT_FLEET as DEFAULT_FLEET  # the id a fleet without one writes
+from ..targets.gitlab.sync_side import GitLabDefaults
 from ..targets.jenkins.placement import path_problem
+from ..targets.jenkins.sync_side import JenkinsDefaults
 
 
 class Origin:
@@ -45,21 +47,6 @@ class Discovery:
     group: str
     exclude: tuple[str, ...]
     origin: Origin
-
-
-@dataclass(frozen=True)
-class GitLabDefaults:
-    mode: str = "merge-request"
-    branch: str = "ci-gen/sync"
-    lint: bool = False
-
-
-@dataclass(frozen=True)
-class JenkinsDefaults:
-    folder: str | None = None
-    definition: str = "scm"
-    credentials_id: str | None = None
-    script_path: str = "Jenkinsfile"
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,8 @@ class TargetModule(Protocol):
 
 
 class Backend(Protocol):
-    """A server that ci-gen keeps in step with the rendered files (`sync/backends.py` holds the
-    Jenkins and GitLab ones, driving `targets/<name>/server.py`; `sync/engine.py` loops over them
-    and names none).
+    """A server that ci-gen keeps in step with the rendered files: `targets/<name>/sync_side.py`,
+    driving that target's `server.py`; `sync/engine.py` loops over them and names none.
 
     Per project: `wants` (has this server work for it?; if not, `why_not` says what would change
     that), `needs_files` (does that work need the rendered files?), `attach` (build its
@@ -127,6 +126,7 @@ class Remote(Protocol):
     url_variable: str  # the environment variable naming its URL
     variables: str  # all its environment variables in brief: "CI_GEN_GITLAB_URL/TOKEN"
     hosts_manifests: bool  # projects' manifests may be read from it (fleet `gitlab:` entries)
+    sync_rank: int  # sync order: a project is synced on the servers by rising rank
 
     def credentials(self, fleet_url: str | None, options: Any) -> Any | None:
         """Its credentials from the documented sources; None when none is configured."""
@@ -142,7 +142,11 @@ class Remote(Protocol):
         `command` ("sync", "report") needs; raise UserError or ServerError in one line."""
 
     def backend(self, client: Any) -> Any:
-        """The server sync's planner for this client (what `sync/backends.py`'s side drives)."""
+        """The server sync's planner for this client (what its side drives)."""
+
+    def sync_side(self) -> type:
+        """Its side of a sync run (`Backend`, in `sync_side.py`), which the sync engine builds
+        with (backends by target name, the sync options, the fleet or None, the fleet id, guard)."""
 
     def translate_error(self, exc: BaseException) -> CiGenError:
         """A client library's exception as ci-gen's own (UserError, ServerError, InternalError)."""

@@ -20,6 +20,7 @@ where = ("CI_GEN_GITLAB_URL (+ CI_GEN_GITLAB_TOKEN), servers.gitlab in the fleet
 configure_hint = "CI_GEN_GITLAB_URL or --gitlab-config"
 variables = "CI_GEN_GITLAB_URL/TOKEN"  # every variable it reads, for lint --server
 url_variable = "CI_GEN_GITLAB_URL"
+sync_rank = 1  # after Jenkins
 hosts_manifests = True  # fleet entries name GitLab projects; their manifests are read from here
 lint = lint_on_server
 
@@ -39,6 +40,13 @@ def session(client: Any) -> Any:
 
 def preflight(client: Any, command: str) -> None:
     _preflight(client)  # every command: the token is checked once, not once per project
+
+
+def sync_side() -> type:
+    """The class of its side of a sync run (`targets.base.Backend`, built by the sync engine)."""
+    from .sync_side import GitLabSide
+
+    return GitLabSide
 
 
 def backend(client: Any) -> Any:

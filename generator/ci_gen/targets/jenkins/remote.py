@@ -22,6 +22,7 @@ where = ("CI_GEN_JENKINS_URL (+ CI_GEN_JENKINS_USER, CI_GEN_JENKINS_TOKEN), serv
 configure_hint = "CI_GEN_JENKINS_URL or a Jenkins Job Builder ini"
 variables = "CI_GEN_JENKINS_URL/USER/TOKEN"  # every variable it reads, for lint --server
 url_variable = "CI_GEN_JENKINS_URL"
+sync_rank = 0  # first: a job may need the default branch GitLab's side looked up
 hosts_manifests = False
 lint = lint_on_server
 
@@ -44,6 +45,13 @@ def preflight(client: Any, command: str) -> None:
     # has no such request, and its workers would each fetch a CSRF crumb.
     if command != "sync":
         _preflight(client)
+
+
+def sync_side() -> type:
+    """The class of its side of a sync run (`targets.base.Backend`, built by the sync engine)."""
+    from .sync_side import JenkinsSide
+
+    return JenkinsSide
 
 
 def backend(client: Any) -> Any:
