@@ -1,6 +1,7 @@
 """`ci-gen report`: options in, exit code out. The CLI calls `run_report`; nothing here exits."""
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,8 @@ def _targets(options: ReportOptions, fleet: Any, clients: dict[str, Any]) -> tup
     host = next((name for name in clients if TARGETS[name].remote.hosts_manifests), None)
     if host is None:
         return fleet_targets(fleet, None, None, options.shard)
-    return fleet_targets(fleet, clients[host], TARGETS[host].remote.backend(clients[host]), options.shard)
+    remote, client = TARGETS[host].remote, clients[host]
+    return fleet_targets(fleet, remote.backend(client), functools.partial(remote.discover, client), options.shard)
 
 
 def _exit_code(sources: list[Any], problems: list[str]) -> int:

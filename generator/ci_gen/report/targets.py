@@ -27,16 +27,17 @@ def repo_target(root: Path) -> Target:
     return _target(f"path:{root.resolve()}", manifest, None, None)
 
 
-def fleet_targets(fleet: Any, host: Any | None, backend: Any | None,
+def fleet_targets(fleet: Any, backend: Any | None, discover: Any | None,
                   shard: tuple[int, int] | None) -> tuple[list[Target], list[str]]:
     """The fleet's targets and, for the projects that cannot be reported, why. Keys, discovery
     and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does.
-    `host`: the client of the server that hosts the fleet's manifests, `backend` its planner."""
+    `backend` reads manifests from the server hosting the fleet's repositories, `discover` lists
+    a group's projects there (`sync.sources.fleet_sources`); both None without such a server."""
     from ..manifest import load_manifest_text
     from ..sync.sources import shard as take_shard
     from ..workspace import MANIFEST_NAME
 
-    sources = _sources(fleet, host)
+    sources = _sources(fleet, discover)
     if shard is not None:
         sources = take_shard(sources, *shard)
     targets, problems = [], []
@@ -64,12 +65,12 @@ def fleet_targets(fleet: Any, host: Any | None, backend: Any | None,
     return targets, problems
 
 
-def _sources(fleet: Any, host: Any | None) -> list[Any]:
+def _sources(fleet: Any, discover: Any | None) -> list[Any]:
     """sync's fleet sources, without a local checkout's branch and remote (only sync needs them)."""
     from ..sync.sources import fleet_sources
 
     try:
-        return fleet_sources(fleet, None, host, local_git=False)
+        return fleet_sources(fleet, None, discover, local_git=False)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 

@@ -1,6 +1,7 @@
 """`ci-gen sync`: options in, exit code out. The CLI calls `run_sync`; nothing here exits."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -23,8 +24,9 @@ def run_sync(options: SyncOptions) -> int:
     started = time.monotonic()
     fleet = load_fleet(options.fleet) if options.fleet is not None else None
     counters: dict[str, RequestCounter] = {}
-    backends = _backends(options, fleet, counters)
-    sources = _sources(options, fleet, backends)
+    clients = _clients(options, fleet, counters)
+    backends = {name: TARGETS[name].remote.backend(client) for name, client in clients.items()}
+    sources = _sources(options, fleet, clients)
     engine = Engine(options, backends, fleet)
     with _progress(options, 2 * len(sources)) as tick:
         engine.tick = tick
@@ -64,39 +66,39 @@ def no_server_message() -> str:
         f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in sync_order())
 
 
-def _backends(options: SyncOptions, fleet: Fleet | None,
-              counters: dict[str, RequestCounter]) -> dict[str, Any]:
-    """Each configured server's planner, by target name, in sync order. Credentials are all read
+def _clients(options: SyncOptions, fleet: Fleet | None,
+             counters: dict[str, RequestCounter]) -> dict[str, Any]:
+    """Each configured server's client, by target name, in sync order. Credentials are all read
     before any connection, so a misconfigured one fails before a request is sent. A server left
     out by --only is still connected when projects' manifests are read from it."""
     remotes = {name: TARGETS[name].remote for name in sync_order()}
     found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
              for name, remote in remotes.items()}
-    backends: dict[str, Any] = {}
+    clients: dict[str, Any] = {}
     for name, remote in remotes.items():
         if found[name] is None or (options.only not in (None, name) and not remote.hosts_manifests):
             continue
-        client = remote.connect(found[name], options.timeout, options.jobs)
+        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
         counters[name] = RequestCounter()
-        counters[name].attach(remote.session(client))
-        remote.preflight(client, "sync")
-        backends[name] = remote.backend(client)
-    if not backends:
+        counters[name].attach(remote.session(clients[name]))
+        remote.preflight(clients[name], "sync")
+    if not clients:
         raise UsageError(no_server_message())
-    return backends
+    return clients
 
 
-def _sources(options: SyncOptions, fleet: Fleet | None, backends: dict[str, Any]) -> list[Source]:
+def _sources(options: SyncOptions, fleet: Fleet | None, clients: dict[str, Any]) -> list[Source]:
     from .sources import fleet_sources, repo_source, shard
 
     if fleet is None:
         sources = [repo_source(options.repo)]
     else:
         # Fleet entries and discovered groups are projects on the server that hosts manifests.
-        host = next((name for name in backends if TARGETS[name].remote.hosts_manifests), None)
-        client = backends[host].gl if host else None
+        host = next((name for name in clients if TARGETS[name].remote.hosts_manifests), None)
+        client = clients[host] if host else None
+        discover = functools.partial(TARGETS[host].remote.discover, client) if host else None
         try:
-            sources = fleet_sources(fleet, client.url.rstrip("/") if client else None, client)
+            sources = fleet_sources(fleet, client.url.rstrip("/") if client else None, discover)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - group discovery failed: one line, exit 3

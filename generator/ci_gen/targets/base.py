@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..manifest import Manifest
     from ..plan import Pipeline
     from ..report.fetched import Cursor, Fetched
+    from .sync_data import Source
 
 
 Action = Literal["create", "update", "delete", "unchanged"]
@@ -143,6 +144,10 @@ class Remote(Protocol):
 
     def backend(self, client: Any) -> Any:
         """The server sync's planner for this client (what its side drives)."""
+
+    def discover(self, client: Any, group: str, exclude: tuple[str, ...], origin: object) -> list[Source]:
+        """A fleet's `discover:` entry: the projects of a group, for a server that hosts the
+        fleet's repositories (`hosts_manifests`)."""
 
     def sync_side(self) -> type:
         """Its side of a sync run (`Backend`, in `sync_side.py`), which the sync engine builds

@@ -13,6 +13,7 @@ from .server_lint import lint_on_server
 if TYPE_CHECKING:
     from ...manifest import Manifest
     from ...report.fetched import Cursor, Fetched
+    from ..sync_data import Source
 
 title = "GitLab"
 where = ("CI_GEN_GITLAB_URL (+ CI_GEN_GITLAB_TOKEN), servers.gitlab in the fleet file, or a python-gitlab "
@@ -47,6 +48,12 @@ def sync_side() -> type:
     from .sync_side import GitLabSide
 
     return GitLabSide
+
+
+def discover(client: Any, group: str, exclude: tuple[str, ...], origin: object) -> list[Source]:
+    from .discovery import discover_group
+
+    return discover_group(client, group, exclude, origin)
 
 
 def backend(client: Any) -> Any:

@@ -14,6 +14,7 @@ from .server_lint import lint_on_server
 if TYPE_CHECKING:
     from ...manifest import Manifest
     from ...report.fetched import Cursor, Fetched
+    from ..sync_data import Source
 
 title = "Jenkins"
 where = ("CI_GEN_JENKINS_URL (+ CI_GEN_JENKINS_USER, CI_GEN_JENKINS_TOKEN), servers.jenkins in the fleet "
@@ -52,6 +53,10 @@ def sync_side() -> type:
     from .sync_side import JenkinsSide
 
     return JenkinsSide
+
+
+def discover(client: Any, group: str, exclude: tuple[str, ...], origin: object) -> list[Source]:
+    raise LookupError("Jenkins hosts no repositories to discover")  # hosts_manifests is False
 
 
 def backend(client: Any) -> Any:
