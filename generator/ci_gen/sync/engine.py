@@ -1,8 +1,8 @@
 """One sync run over a list of sources: load and render each manifest in parallel, let each
 server side prepare fleet-wide (Jenkins: one tree query, duplicate claims, folders), then plan and
 apply each project on each side in parallel, then prune. A failure is recorded on its project and
-never stops the others. The servers are `backends.py`'s sides and the targets' `remote` modules;
-the engine names none of them."""
+never stops the others. The servers are the targets' sides (`targets/<name>/sync_side.py`),
+reached through their `remote` modules; the engine names none of them."""
 from __future__ import annotations
 
 import functools
