@@ -82,3 +82,10 @@ def history_error(exc: BaseException) -> CiGenError:
     from .history import history_error as translate
 
     return translate(exc)
+
+
+if TYPE_CHECKING:  # mypy proves this module is a `Remote`: every member, with its signature
+    from .. import base
+    from . import remote as _this
+
+    _conforms: base.Remote = _this

@@ -4,7 +4,7 @@ sides; this one drives `server.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import UserError
 from ..sync_data import Guard, ProjectResult, ServerPlan, Work
@@ -72,3 +72,10 @@ class GitLabSide:
 
     def prune(self, works: list[Work], state: None) -> list[ProjectResult]:
         return []  # ci-gen never deletes a GitLab project's files, variables or schedules wholesale
+
+
+if TYPE_CHECKING:
+    from ..base import Backend
+
+    def _conforms(side: GitLabSide) -> Backend:  # mypy proves the side is a `Backend`
+        return side

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import UserError
 from ...redaction import public_url
@@ -197,3 +197,10 @@ def _reject_duplicates(works: list[Work]) -> None:
             for work, _ in claims:
                 work.result.fail(UserError(f"Jenkins job '{job_name}' is claimed by {names}"))
                 work.attached[JenkinsSide.name] = None
+
+
+if TYPE_CHECKING:
+    from ..base import Backend
+
+    def _conforms(side: JenkinsSide) -> Backend:  # mypy proves the side is a `Backend`
+        return side
