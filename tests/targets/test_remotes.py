@@ -74,3 +74,25 @@ def test_importing_the_remotes_loads_no_client_library() -> None:
             + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gitlab', 'jenkins', 'requests')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+@pytest.mark.parametrize("args", [["lint", "--server"], ["sync", "--dry-run"]], ids=["lint-server", "sync"])
+def test_the_engines_load_a_client_library_only_to_connect(args: list[str], tmp_path: Path) -> None:
+    # With no server configured, both loop over every remote, find no credentials and stop (exit
+    # 2) without having imported python-gitlab or python-jenkins.
+    import os
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "examples" / "minimal", repo)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CI_GEN_")}
+    env["HOME"] = str(tmp_path)  # no Jenkins Job Builder ini, no python-gitlab config
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ci_gen", *args], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr[-2000:]
+    assert "no server to lint against" in proc.stderr or "no CI server configured" in proc.stderr, proc.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    # importtime does not list what importlib loads itself (the remotes), only what they import
+    assert {f"ci_gen.targets.{name}.credentials" for name in SERVER_TARGETS} <= modules
+    assert not {m for m in modules if m.split(".")[0] in ("gitlab", "jenkins")}
