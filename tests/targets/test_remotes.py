@@ -11,8 +11,7 @@ import click
 import pytest
 
 from ci_gen.cli import cli
-from ci_gen.sync.engine import sync_order
-from ci_gen.targets import SERVER_TARGETS, TARGETS
+from ci_gen.targets import SERVER_TARGETS, TARGETS, server_order
 from ci_gen.targets.base import Backend, Remote
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +60,7 @@ def test_every_server_target_has_a_sync_side_with_the_backend_steps(name: str) -
 
 def test_sync_order_is_every_server_and_sync_only_offers_exactly_them() -> None:
     # Jenkins first: a job reading its Jenkinsfile from git takes the branch GitLab's side found.
-    assert sync_order() == ["jenkins", "gitlab"]
+    assert server_order() == ["jenkins", "gitlab"]
     option = next(p for p in cli.commands["sync"].params if p.name == "only")
     assert isinstance(option.type, click.Choice)
     assert set(option.type.choices) == set(SERVER_TARGETS)

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, run_exit_code
-from ..targets import SERVER_TARGETS, TARGETS
+from ..targets import SERVER_TARGETS, TARGETS, server_order
 from ..targets.transport import RequestCounter
 from .options import ReportOptions
 
@@ -33,7 +33,7 @@ def run_report(options: ReportOptions) -> int:
         sources = collect(targets, clients, cache, options.since, options.jobs, options.offline)
     finally:
         cache.close()
-    requests = {name: c.count for name, c in counters.items()}
+    requests = {name: counters[name].count for name in SERVER_TARGETS if name in counters}
     report = build_report(sources, problems, options, time.monotonic() - started, requests)
     _emit(options, report)
     return _exit_code(sources, problems)
@@ -65,7 +65,7 @@ def _fleet(options: ReportOptions) -> Any:
 def _clients(options: ReportOptions, fleet: Any, counters: dict[str, RequestCounter]) -> dict[str, Any]:
     """Each configured server's client, by target name, proven by one request before the workers
     start. Credentials are all read before any connection."""
-    remotes = {name: TARGETS[name].remote for name in SERVER_TARGETS}
+    remotes = {name: TARGETS[name].remote for name in server_order()}
     found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
              for name, remote in remotes.items()}
     clients: dict[str, Any] = {}

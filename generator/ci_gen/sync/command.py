@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from ..errors import ServerError, UsageError, UserError, run_exit_code
-from ..targets import TARGETS
+from ..targets import TARGETS, server_order
 from ..targets.transport import RequestCounter
-from .engine import Engine, sync_order
+from .engine import Engine
 from .fleet import Fleet, load_fleet
 from .records import ProjectResult, Source
 from .options import SyncOptions
@@ -63,7 +63,7 @@ def _check_usage(options: SyncOptions) -> None:
 def no_server_message() -> str:
     """Every place a server can come from, so a first run says what to set rather than where to look."""
     return "no CI server configured. ci-gen looks for:\n" + "\n".join(
-        f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in sync_order())
+        f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in server_order())
 
 
 def _clients(options: SyncOptions, fleet: Fleet | None,
@@ -71,7 +71,7 @@ def _clients(options: SyncOptions, fleet: Fleet | None,
     """Each configured server's client, by target name, in sync order. Credentials are all read
     before any connection, so a misconfigured one fails before a request is sent. A server left
     out by --only is still connected when projects' manifests are read from it."""
-    remotes = {name: TARGETS[name].remote for name in sync_order()}
+    remotes = {name: TARGETS[name].remote for name in server_order()}
     found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
              for name, remote in remotes.items()}
     clients: dict[str, Any] = {}

@@ -15,17 +15,11 @@ from ..paths import manifest_escape_reason
 from ..targets import TARGETS
 from ..workspace import MANIFEST_NAME
 from ..yamlio import read_text
-from ..targets import SERVER_TARGETS
+from ..targets import server_order
 from ..targets.base import Backend
 from .fleet import DEFAULT_FLEET, Fleet
 from .options import SyncOptions
 from .records import ProjectResult, Source, Work
-
-
-def sync_order() -> list[str]:
-    """The servers a sync can write to, in the order a project is synced on them (and its
-    changes reported): by each target's `remote.sync_rank`."""
-    return sorted(SERVER_TARGETS, key=lambda name: TARGETS[name].remote.sync_rank)
 
 
 class Engine:
@@ -40,8 +34,9 @@ class Engine:
         self.translate = next((TARGETS[name].remote.translate_error for name in backends
                                if TARGETS[name].remote.hosts_manifests), _internal)
         # In the order each project is synced (and its changes reported); --only leaves out the rest.
+        names = [name for name in server_order() if name in backends and options.only in (None, name)]
         self.sides: list[Backend] = [TARGETS[name].remote.sync_side()(backends, options, fleet, self.fleet_id, _guard)
-                                     for name in sync_order() if name in backends and options.only in (None, name)]
+                                     for name in names]
 
     def run(self, sources: list[Source]) -> list[ProjectResult]:
         works = [Work(s, ProjectResult(s.key)) for s in sources]
@@ -115,7 +110,7 @@ class Engine:
         assert work.manifest is not None
         sides = {side.name: side for side in self.sides}
         reasons = []
-        for name in sync_order():
+        for name in server_order():
             remote = TARGETS[name].remote
             if self.options.only not in (None, name):
                 reasons.append(f"{remote.title} left out by --only {self.options.only}")

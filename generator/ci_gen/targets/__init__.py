@@ -55,3 +55,9 @@ TARGETS: dict[str, Target] = {
 DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)
 SERVER_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.server)
 """The systems `sync`, `lint --server` and `report` talk to, in registry order (`sync --only`)."""
+
+
+def server_order() -> list[str]:
+    """SERVER_TARGETS by each remote's `sync_rank`: the order `sync` writes to the servers (a
+    project's changes are reported in it) and `sync` and `report` connect to them."""
+    return sorted(SERVER_TARGETS, key=lambda name: TARGETS[name].remote.sync_rank)
