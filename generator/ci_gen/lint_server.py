@@ -4,6 +4,7 @@ declarative validator). Committed files are checked when present, else what `ren
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -45,8 +46,8 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
     results: list[ServerLint] = []
     for target in servers:
         if target.name in manifest.targets and found[target.name] is not None:
-            client = target.remote.connect(found[target.name], timeout, 1)
-            results.append(target.remote.lint(client, manifest, files[target.output], options))
+            connect = functools.partial(target.remote.connect, found[target.name], timeout, 1)
+            results.append(target.remote.lint(connect, manifest, files[target.output], options))
     if not results:
         raise UsageError("no server to lint against: set "
                          + " and/or ".join(t.remote.variables for t in servers))

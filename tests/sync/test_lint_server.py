@@ -46,3 +46,13 @@ def test_needs_a_project_and_a_reachable_server(tmp_path: Path, gitlab_env: GitL
     monkeypatch.setenv("CI_GEN_GITLAB_URL", "http://127.0.0.1:9")
     with pytest.raises(ServerError, match="unreachable"):
         run_lint_server(tmp_path, gitlab_project="ml/app", timeout=2)
+
+
+def test_a_missing_project_is_named_before_the_client_is_built(tmp_path: Path, gitlab_server: GitLabEmulator,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # No token either: the lint says what the command lacks first, and sends nothing.
+    monkeypatch.setenv("CI_GEN_GITLAB_URL", gitlab_server.url)
+    write(tmp_path / "ci-gen.yaml", manifest("app", targets="[gitlab]"))
+    with pytest.raises(UsageError, match="gitlab.project"):
+        run_lint_server(tmp_path)
+    assert gitlab_server.count() == 0

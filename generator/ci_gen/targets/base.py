@@ -11,7 +11,7 @@ the sync engine loops over.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 if TYPE_CHECKING:
     from ..errors import CiGenError
@@ -156,8 +156,9 @@ class Remote(Protocol):
     def translate_error(self, exc: BaseException) -> CiGenError:
         """A client library's exception as ci-gen's own (UserError, ServerError, InternalError)."""
 
-    def lint(self, client: Any, manifest: Manifest, content: str, options: Any) -> ServerLint:
-        """`content` (the target's rendered or committed file) judged by the server."""
+    def lint(self, connect: Callable[[], Any], manifest: Manifest, content: str, options: Any) -> ServerLint:
+        """`content` (the target's rendered or committed file) judged by the server; `connect()`
+        builds the client once the lint has what it needs (a usage error comes first)."""
 
     def history_project(self, manifest: Manifest, repository: str | None, fleet: Any | None) -> str | None:
         """Where this system keeps a manifest's deploy history (a GitLab project, a Jenkins job);

@@ -2,7 +2,7 @@
 (its includes, variables and runners)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import ServerError, UsageError
 from ..base import ServerLint
@@ -13,12 +13,13 @@ if TYPE_CHECKING:
 FILE = ".gitlab-ci.yml"
 
 
-def lint_on_server(client: Any, manifest: Manifest, content: str, options: Any) -> ServerLint:
+def lint_on_server(connect: Callable[[], Any], manifest: Manifest, content: str, options: Any) -> ServerLint:
     """`options.gitlab_project` (lint's `--gitlab-project`) over the manifest's `gitlab.project`."""
     project = getattr(options, "gitlab_project", None) or manifest.gitlab.project
     if project is None:
         raise UsageError("GitLab lints in a project's context: set gitlab.project in the manifest "
                          "or pass --gitlab-project")
+    client = connect()
     import gitlab
 
     try:

@@ -1,7 +1,7 @@
 """The Jenkinsfile checked by Jenkins' declarative validator (`pipeline-model-converter`)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import ServerError
 from ..base import ServerLint
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 FILE = "Jenkinsfile"
 
 
-def lint_on_server(client: Any, manifest: Manifest, content: str, options: Any) -> ServerLint:
+def lint_on_server(connect: Callable[[], Any], manifest: Manifest, content: str, options: Any) -> ServerLint:
+    client = connect()
     try:
         errors = client.check_jenkinsfile_syntax(content)
     except Exception as exc:  # noqa: BLE001 - python-jenkins raises several unrelated types
