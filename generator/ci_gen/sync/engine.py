@@ -30,9 +30,9 @@ class Engine:
         self.fleet_id = fleet.id if fleet else DEFAULT_FLEET
         self.backends = backends
         # Where projects' manifests are read from when a fleet names them by server project.
-        self.host = next((b for name, b in backends.items() if TARGETS[name].remote.hosts_manifests), None)
-        self.translate = next((TARGETS[name].remote.translate_error for name in backends
-                               if TARGETS[name].remote.hosts_manifests), _internal)
+        host = next((name for name in backends if TARGETS[name].remote.hosts_manifests), None)
+        self.host = backends[host] if host else None
+        self.translate = TARGETS[host].remote.translate_error if host else _internal
         # In the order each project is synced (and its changes reported); --only leaves out the rest.
         names = [name for name in server_order() if name in backends and options.only in (None, name)]
         self.sides: list[Backend] = [TARGETS[name].remote.sync_side()(backends, options, fleet, self.fleet_id, _guard)
