@@ -13,7 +13,7 @@ import click
 from . import __version__
 from .errors import CiGenError
 from .output import emit_problems
-from .targets import TARGETS
+from .targets import SERVER_TARGETS, TARGETS
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -171,7 +171,7 @@ def import_(**options: Any) -> int:
               help="GitLab: open/update a merge request, or commit to the branch (default: the fleet's, else merge-request).")
 @click.option("--jenkins-definition", type=click.Choice(["scm", "inline"]),
               help="Jenkins jobs read the Jenkinsfile from git (scm) or embed it (inline).")
-@click.option("--only", type=click.Choice(["jenkins", "gitlab"]), help="Write to one kind of server only.")
+@click.option("--only", type=click.Choice(list(SERVER_TARGETS)), help="Write to one kind of server only.")
 @click.option("--report", metavar="FILE", help="Write a JSON report here.")
 @click.option("--junit", metavar="FILE", help="Write a JUnit XML report here (one test case per project).")
 @server_credentials

@@ -61,3 +61,13 @@ def test_the_command_line_honours_f(repo: Path, jenkins_env: JenkinsEmulator,
     write(repo / "broken.yaml", "version: 1\nname: Bad Name\n")
     assert main(["lint", "--server", "-C", str(repo), "-f", "broken.yaml"]) == 1
     assert "broken.yaml:2:" in capsys.readouterr().err
+
+
+def test_a_missing_project_is_named_before_the_client_is_built(tmp_path: Path, gitlab_server: GitLabEmulator,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # No token either: the lint says what the command lacks first, and sends nothing.
+    monkeypatch.setenv("CI_GEN_GITLAB_URL", gitlab_server.url)
+    write(tmp_path / "ci-gen.yaml", manifest("app", targets="[gitlab]"))
+    with pytest.raises(UsageError, match="gitlab.project"):
+        run_lint_server(tmp_path)
+    assert gitlab_server.count() == 0

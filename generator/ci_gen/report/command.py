@@ -1,11 +1,13 @@
 """`ci-gen report`: options in, exit code out. commands/report.py calls `run_report`; nothing here exits."""
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ServerError, UsageError, UserError
-from ..sync.clients import RequestCounter
+from ..errors import UsageError, run_exit_code
+from ..targets import SERVER_TARGETS, TARGETS, server_order
+from ..targets.transport import RequestCounter
 from .options import ReportOptions
 
 if TYPE_CHECKING:
@@ -22,15 +24,15 @@ def run_report(options: ReportOptions) -> int:
     from .collect import collect
 
     fleet = _fleet(options)
-    counters = {"gitlab": RequestCounter(), "jenkins": RequestCounter()}
+    counters: dict[str, RequestCounter] = {}
     clients = {} if options.offline else _clients(options, fleet, counters)
-    targets, problems = _targets(options, fleet, clients.get("gitlab"))
+    targets, problems = _targets(options, fleet, clients)
     cache = Cache(None if options.no_cache else options.cache or default_path())
     try:
         sources = collect(targets, clients, cache, options.since, options.jobs, options.offline)
     finally:
         cache.close()
-    requests = {name: c.count for name, c in counters.items() if name in clients}
+    requests = {name: counters[name].count for name in SERVER_TARGETS if name in counters}
     report = build_report(sources, problems, options, time.monotonic() - started, requests)
     _emit(options, report)
     return _exit_code(sources, problems)
@@ -60,62 +62,43 @@ def _fleet(options: ReportOptions) -> Any:
 
 
 def _clients(options: ReportOptions, fleet: Any, counters: dict[str, RequestCounter]) -> dict[str, Any]:
-    from ..sync.clients import gitlab_client, jenkins_client
-    from ..sync.command import _gitlab_preflight
-    from ..sync.credentials import gitlab_credentials, jenkins_credentials
-
-    jk = jenkins_credentials(fleet.jenkins_url if fleet else None, options.jenkins_ini, options.jenkins_section)
-    gl = gitlab_credentials(fleet.gitlab_url if fleet else None, options.gitlab_config, options.gitlab_id)
+    """Each configured server's client, by target name, proven by one request before the workers
+    start. Credentials are all read before any connection."""
+    remotes = {name: TARGETS[name].remote for name in server_order()}
+    found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
+             for name, remote in remotes.items()}
     clients: dict[str, Any] = {}
-    if jk is not None:
-        clients["jenkins"] = jenkins_client(jk, options.timeout, options.jobs)
-        counters["jenkins"].attach(clients["jenkins"]._session)
-        _jenkins_preflight(clients["jenkins"])
-    if gl is not None:
-        clients["gitlab"] = gitlab_client(gl, options.timeout, options.jobs)
-        counters["gitlab"].attach(clients["gitlab"].session)
-        _gitlab_preflight(clients["gitlab"])
+    for name, remote in remotes.items():
+        if found[name] is None:
+            continue
+        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
+        counters[name] = RequestCounter()
+        counters[name].attach(remote.session(clients[name]))
+        remote.preflight(clients[name], "report")
     if not clients:
-        raise UsageError("no CI server configured: set CI_GEN_JENKINS_URL and/or CI_GEN_GITLAB_URL, "
-                         "servers: in the fleet file, or use --offline to report from the cache")
+        raise UsageError("no CI server configured: set "
+                         + " and/or ".join(remote.url_variable for remote in remotes.values())
+                         + ", servers: in the fleet file, or use --offline to report from the cache")
     return clients
 
 
-def _jenkins_preflight(server: Any) -> None:
-    """One call before the workers start: proves the server and the credentials with one clear
-    line, and fetches the CSRF crumb once (python-jenkins fetches it lazily, so parallel workers
-    would each fetch their own)."""
-    import jenkins
-    import requests
-
-    try:
-        server.get_whoami()
-    except (requests.RequestException, jenkins.TimeoutException) as exc:
-        raise ServerError(f"Jenkins at {server.server} cannot be reached: {type(exc).__name__}") from None
-    except jenkins.JenkinsException as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "[401]" in text or "[403]" in text:
-            raise UserError(f"Jenkins at {server.server} rejected the credentials; check CI_GEN_JENKINS_USER "
-                            "and CI_GEN_JENKINS_TOKEN") from None
-        raise ServerError(f"Jenkins at {server.server}: {text}") from None
-
-
-def _targets(options: ReportOptions, fleet: Any, gitlab: Any) -> tuple[list[Any], list[str]]:
+def _targets(options: ReportOptions, fleet: Any, clients: dict[str, Any]) -> tuple[list[Any], list[str]]:
     from .targets import fleet_targets, repo_target
 
     if fleet is None:
         return [repo_target(options.repo)], []
-    url = gitlab.url.rstrip("/") if gitlab is not None else None
-    return fleet_targets(fleet, gitlab, url, options.shard)
+    # Fleet entries and discovered groups are projects on the server that hosts manifests.
+    host = next((name for name in clients if TARGETS[name].remote.hosts_manifests), None)
+    if host is None:
+        return fleet_targets(fleet, None, None, options.shard)
+    remote, client = TARGETS[host].remote, clients[host]
+    return fleet_targets(fleet, remote.backend(client), functools.partial(remote.discover, client), options.shard)
 
 
 def _exit_code(sources: list[Any], problems: list[str]) -> int:
-    kinds = {s.error_kind for s in sources if s.error}
-    if "internal" in kinds:
-        return 4
-    if "server" in kinds:
-        return 3
-    return 1 if kinds or problems else 0
+    """The worst failure's class decides (`errors.run_exit_code`); a project that could not be
+    read (its manifest) is a problem found."""
+    return run_exit_code(s.failure for s in sources if s.failure is not None) or (1 if problems else 0)
 
 
 def _emit(options: ReportOptions, report: "Report") -> None:

@@ -1,17 +1,17 @@
 """`ci-gen sync`: options in, exit code out. commands/sync.py calls `run_sync`; nothing here exits."""
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..errors import ServerError, UsageError, UserError
-from .clients import RequestCounter
-from .credentials import gitlab_credentials, jenkins_credentials
+from ..errors import ServerError, UsageError, UserError, run_exit_code
+from ..targets import TARGETS, server_order
+from ..targets.transport import RequestCounter
 from .engine import Engine
-from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
-from ..targets.jenkins.job_xml import DEFAULT_FLEET
+from .fleet import Fleet, load_fleet
 from .records import ProjectResult, Source
 from .options import SyncOptions
 from .report import diff_lines, summary_blocks, to_json, write_json, write_junit
@@ -22,29 +22,25 @@ def run_sync(options: SyncOptions) -> int:
     _check_usage(options)
     started = time.monotonic()
     fleet = load_fleet(options.fleet) if options.fleet is not None else None
-    counters = {"jenkins": RequestCounter(), "gitlab": RequestCounter()}
-    jenkins, gitlab, gitlab_url = _backends(options, fleet, counters)
-    sources = _sources(options, fleet, gitlab, gitlab_url)
-    engine = Engine(options, fleet.gitlab if fleet else GitLabDefaults(),
-                    fleet.jenkins if fleet else JenkinsDefaults(), jenkins, gitlab,
-                    fleet_id=fleet.id if fleet else DEFAULT_FLEET)
+    counters: dict[str, RequestCounter] = {}
+    clients = _clients(options, fleet, counters)
+    backends = {name: TARGETS[name].remote.backend(client) for name, client in clients.items()}
+    sources = _sources(options, fleet, clients)
+    engine = Engine(options, backends, fleet)
     with _progress(options, 2 * len(sources)) as tick:
         engine.tick = tick
         results = engine.run(sources)
-    requests = {name: c.count for name, c in counters.items()
-                if (jenkins if name == "jenkins" else gitlab) is not None}
+    requests = {name: c.count for name, c in counters.items()}
     _emit(options, results, time.monotonic() - started, requests)
     return exit_code(results, options.check)
 
 
 def exit_code(results: list[ProjectResult], check: bool) -> int:
-    kinds = {r.error_kind for r in results if r.error is not None}
-    if "internal" in kinds:
-        return 4
-    if "server" in kinds:
-        return 3
-    if kinds:
-        return 1
+    """The worst failure's class decides (`errors.run_exit_code`); with --check, a pending change
+    is a problem found."""
+    code = run_exit_code(r.failure for r in results if r.failure is not None)
+    if code:
+        return code
     return 1 if check and any(r.pending for r in results) else 0
 
 
@@ -63,69 +59,52 @@ def _check_usage(options: SyncOptions) -> None:
         raise UsageError(f"--fleet {options.fleet}: no such file")
 
 
-# Every place a server can come from, so a first run says what to set rather than where to look.
-NO_SERVER = (
-    "no CI server configured. ci-gen looks for:\n"
-    "Jenkins: CI_GEN_JENKINS_URL (+ CI_GEN_JENKINS_USER, CI_GEN_JENKINS_TOKEN), servers.jenkins in the fleet "
-    "file, or a Jenkins Job Builder ini (--jenkins-ini FILE, else ~/.config/jenkins_jobs/jenkins_jobs.ini, "
-    "/etc/jenkins_jobs/jenkins_jobs.ini) with url, user and password\n"
-    "GitLab: CI_GEN_GITLAB_URL (+ CI_GEN_GITLAB_TOKEN), servers.gitlab in the fleet file, or a python-gitlab "
-    "config file (--gitlab-config FILE, with --gitlab-id NAME for its section)"
-)
+def no_server_message() -> str:
+    """Every place a server can come from, so a first run says what to set rather than where to look."""
+    return "no CI server configured. ci-gen looks for:\n" + "\n".join(
+        f"{TARGETS[name].remote.title}: {TARGETS[name].remote.where}" for name in server_order())
 
 
-def _backends(options: SyncOptions, fleet: Fleet | None,
-              counters: dict[str, RequestCounter]) -> tuple[Any, Any, str | None]:
-    from .clients import gitlab_client, jenkins_client
-    from ..targets.gitlab.server import GitLabBackend
-    from ..targets.jenkins.server import JenkinsBackend
-
-    jk = jenkins_credentials(fleet.jenkins_url if fleet else None, options.jenkins_ini, options.jenkins_section)
-    gl = gitlab_credentials(fleet.gitlab_url if fleet else None, options.gitlab_config, options.gitlab_id)
-    jenkins = gitlab = None
-    if jk is not None and options.only != "gitlab":
-        jenkins = JenkinsBackend(jenkins_client(jk, options.timeout, options.jobs))
-        counters["jenkins"].attach(jenkins.client._session)
-    if gl is not None:  # also with --only jenkins: GitLab-hosted manifests are read from it
-        client = gitlab_client(gl, options.timeout, options.jobs)
-        counters["gitlab"].attach(client.session)
-        _gitlab_preflight(client)
-        gitlab = GitLabBackend(client)
-    if jenkins is None and gitlab is None:
-        raise UsageError(NO_SERVER)
-    return jenkins, gitlab, (gitlab.gl.url.rstrip("/") if gitlab else None)
-
-
-def _gitlab_preflight(client: Any) -> None:
-    """One request that proves the server is there and takes the token, so an outage or a bad
-    token is one clear line instead of one failure per project."""
-    import gitlab
-    import requests
-
-    try:
-        client.http_get("/user", max_retries=2)
-    except gitlab.GitlabAuthenticationError:
-        raise UserError(f"GitLab at {client.url} rejected the token (401); check CI_GEN_GITLAB_TOKEN") from None
-    except (gitlab.GitlabError, requests.RequestException) as exc:
-        raise ServerError(f"GitLab at {client.url} cannot be reached: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")) from None
+def _clients(options: SyncOptions, fleet: Fleet | None,
+             counters: dict[str, RequestCounter]) -> dict[str, Any]:
+    """Each configured server's client, by target name, in sync order. Credentials are all read
+    before any connection, so a misconfigured one fails before a request is sent. A server left
+    out by --only is still connected when projects' manifests are read from it."""
+    remotes = {name: TARGETS[name].remote for name in server_order()}
+    found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
+             for name, remote in remotes.items()}
+    clients: dict[str, Any] = {}
+    for name, remote in remotes.items():
+        if found[name] is None or (options.only not in (None, name) and not remote.hosts_manifests):
+            continue
+        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
+        counters[name] = RequestCounter()
+        counters[name].attach(remote.session(clients[name]))
+        remote.preflight(clients[name], "sync")
+    if not clients:
+        raise UsageError(no_server_message())
+    return clients
 
 
-def _sources(options: SyncOptions, fleet: Fleet | None, gitlab: Any, gitlab_url: str | None) -> list[Source]:
+def _sources(options: SyncOptions, fleet: Fleet | None, clients: dict[str, Any]) -> list[Source]:
     from .sources import fleet_sources, repo_source, shard
 
     if fleet is None:
         sources = [repo_source(options.repo)]
     else:
+        # Fleet entries and discovered groups are projects on the server that hosts manifests.
+        host = next((name for name in clients if TARGETS[name].remote.hosts_manifests), None)
+        client = clients[host] if host else None
+        discover = functools.partial(TARGETS[host].remote.discover, client) if host else None
         try:
-            sources = fleet_sources(fleet, gitlab_url, gitlab.gl if gitlab else None)
+            sources = fleet_sources(fleet, client.url.rstrip("/") if client else None, discover)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - group discovery failed: one line, exit 3
-            from ..targets.gitlab.server import describe_error
-
-            message, kind = describe_error(exc)
-            raise (ServerError if kind != "user" else UserError)(f"group discovery: {message}") from None
+            assert host is not None
+            error = TARGETS[host].remote.translate_error(exc)
+            raise (UserError if isinstance(error, UserError) else ServerError)(
+                f"group discovery: {error}") from None
     if options.shard is not None:
         sources = shard(sources, *options.shard)
     return sources
