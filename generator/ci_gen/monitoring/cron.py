@@ -75,14 +75,14 @@ def _part(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int] | 
     span, _, step_text = part.partition("/")
     if span == "H":
         return None if step_text else {low}
-    step = _number(step_text, 0, high, ()) if step_text else 1
-    if span in ("*", "?"):
-        first, last = low, high
-    else:
+    step = _number(step_text, 1, high, ()) if step_text else 1
+    first: int | None = low
+    last: int | None = high
+    if span not in ("*", "?"):
         start, dash, end = span.partition("-")
         first = _number(start, low, high, names)
         last = _number(end, low, high, names) if dash else (high if step_text else first)
-    if step is None or step < 1 or first is None or last is None or first > last:
+    if step is None or first is None or last is None or first > last:
         return None
     return set(range(first, last + 1, step))
 
