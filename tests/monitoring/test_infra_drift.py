@@ -26,7 +26,7 @@ from ci_gen.monitoring.cron import longest_gap_minutes
 from ci_gen.monitoring.promrules import rule_groups, stale_after_seconds
 from tests.monitoring.conftest import manifest_from
 from tests.monitoring.test_promtool import promtool, write_tests
-from tests.steps.conftest import free_port, wait_http
+from tests.steps.conftest import free_port, render_k8s, wait_http
 from tests.tools import require
 
 pytestmark = pytest.mark.heavy
@@ -339,6 +339,17 @@ def test_dry_run_prints_the_push_and_sends_nothing(run_step, fake_terraform, rec
                         "/environment/staging (POST):")
     assert [line.split()[0] for line in lines[start + 1:]] == [
         "ci_gen_infra_drift", "ci_gen_infra_drift_check_timestamp_seconds", "ci_gen_infra_drift_check_success"]
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_the_rollout_s_dry_run_hides_the_same_credentials(run_step, tmp_path: Path) -> None:
+    """_events.py is shared: the rollout's pushes take basic auth from the URL too."""
+    render_k8s(tmp_path / ".ci-gen" / "k8s" / "staging", app=APP, image_name="reg.example.com/ml/ranker")
+    result = run_step("rollout", "--dry-run", CI_GEN_APP=APP, CI_GEN_ENVIRONMENT="staging",
+                      CI_GEN_IMAGE_REF=f"reg.example.com/ml/ranker@sha256:{'1' * 64}",
+                      CI_GEN_PUSHGATEWAY_URL="https://drift:pa55-s3cret@pushgateway.example:9091")
+    assert result.returncode == 0, result.stderr
+    assert "+ push start event to https://***@pushgateway.example:9091" in result.stdout
     assert "s3cret" not in result.stdout + result.stderr
 
 
