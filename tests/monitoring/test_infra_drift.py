@@ -63,7 +63,9 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
     exe = require("prometheus-pushgateway", "apt-get install prometheus-pushgateway")
     port = free_port()
     with open(tmp_path / "pushgateway.log", "w") as log:
-        proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
+        # Debian's build persists to one file in /var/lib by default: each test starts empty instead
+        proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+                                stdout=log, stderr=log)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/-/ready")
