@@ -4,8 +4,6 @@
 """
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,19 +25,20 @@ class ServerLint:
 
 
 def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout: float = 30.0,
-                    output: str = "text") -> int:
+                    output: str = "text", manifest_path: Path | None = None) -> int:
     """0 when every server accepts its file, 1 when one reports errors, 2/3 as DESIGN.md says."""
     from . import api
     from .sync.clients import gitlab_client, jenkins_client
     from .sync.credentials import gitlab_credentials, jenkins_credentials
 
-    path = directory / MANIFEST_NAME
+    path = manifest_path or directory / MANIFEST_NAME  # -f, else the usual name
+    shown = MANIFEST_NAME if manifest_path is None else _shown(path, directory)
     if not path.is_file():
-        raise UsageError(f"no {MANIFEST_NAME} in {directory}")
+        raise UsageError(f"no {shown} in {directory}")
     if reason := manifest_escape_reason(directory, path):  # never parsed, quoted or sent to a server
-        raise ManifestError([Problem(MANIFEST_NAME, 1, 1, "", reason)])
-    text = read_text(path, MANIFEST_NAME)  # bounded, regular files only, UTF-8 checked
-    manifest = api.load_manifest_text(text, MANIFEST_NAME)
+        raise ManifestError([Problem(shown, 1, 1, "", reason)])
+    text = read_text(path, shown)  # bounded, regular files only, UTF-8 checked
+    manifest = api.load_manifest_text(text, shown)
     files = _texts(directory, api.render_manifest(manifest, text.encode("utf-8")).files)
     results: list[ServerLint] = []
     jk, gl = jenkins_credentials(None), gitlab_credentials(None)
@@ -56,6 +55,13 @@ def run_lint_server(directory: Path, gitlab_project: str | None = None, timeout:
                          "CI_GEN_JENKINS_URL/USER/TOKEN")
     _print(results, output)
     return 1 if any(r.errors for r in results) else 0
+
+
+def _shown(path: Path, directory: Path) -> str:
+    try:
+        return path.resolve().relative_to(directory.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _texts(directory: Path, rendered: dict[str, bytes]) -> dict[str, str]:
@@ -105,15 +111,17 @@ def _jenkins_error(entry: Any) -> str:
 
 def _print(results: list[ServerLint], output: str) -> None:
     """The servers' messages are their text: scrubbed before they reach a terminal or a file."""
+    from .output import emit_json, emit_lines
+
     if output == "json":
         payload = {"ok": not any(r.errors for r in results),
                    "results": [r.__dict__ for r in results]}
-        sys.stdout.write(json.dumps(scrub_data(payload), indent=2) + "\n")
+        emit_json(scrub_data(payload), sort_keys=False)
         return
+    lines = []
     for r in results:
         if not r.errors:
-            sys.stdout.write(f"{r.file}: valid ({r.server})\n")
-        for message in r.errors:
-            sys.stdout.write(scrub(f"{r.file}: {message} ({r.server})") + "\n")
-        for message in r.warnings:
-            sys.stdout.write(scrub(f"{r.file}: warning: {message} ({r.server})") + "\n")
+            lines.append(f"{r.file}: valid ({r.server})")
+        lines += [scrub(f"{r.file}: {message} ({r.server})") for message in r.errors]
+        lines += [scrub(f"{r.file}: warning: {message} ({r.server})") for message in r.warnings]
+    emit_lines(lines)

@@ -1,7 +1,6 @@
-"""`ci-gen report`: options in, exit code out. The CLI calls `run_report`; nothing here exits."""
+"""`ci-gen report`: options in, exit code out. commands/report.py calls `run_report`; nothing here exits."""
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +131,9 @@ def _emit(options: ReportOptions, report: "Report") -> None:
         from .html import write_html
 
         write_html(options.html, report)
+    from ..output import emit_json, emit_rich
+
     if options.output == "json":
-        outputs.print_json(report, sys.stdout)
+        emit_json(report.data, allow_nan=False)
     else:
-        outputs.print_table(report, sys.stdout)
+        emit_rich(outputs.table_blocks(report), width=160, markup=False)

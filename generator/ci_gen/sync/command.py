@@ -1,7 +1,6 @@
-"""`ci-gen sync`: options in, exit code out. The CLI calls `run_sync`; nothing here exits."""
+"""`ci-gen sync`: options in, exit code out. commands/sync.py calls `run_sync`; nothing here exits."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from .fleet import Fleet, GitLabDefaults, JenkinsDefaults, load_fleet
 from ..targets.jenkins.job_xml import DEFAULT_FLEET
 from .records import ProjectResult, Source
 from .options import SyncOptions
-from .report import print_diffs, print_table, to_json, write_json, write_junit
+from .report import diff_lines, summary_blocks, to_json, write_json, write_junit
 
 
 def run_sync(options: SyncOptions) -> int:
@@ -155,13 +154,16 @@ def _emit(options: SyncOptions, results: list[ProjectResult], seconds: float,
         write_json(options.report, data)
     if options.junit is not None:
         write_junit(options.junit, results, seconds)
+    from ..output import emit_json, emit_lines, emit_rich
+
     if options.output == "json":
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        emit_json(data)
         return
     if options.diff:
-        print_diffs(results, sys.stdout)
-    print_table(results, sys.stdout, mode)
-    sys.stdout.write(f"{seconds:.1f}s, HTTP requests: "
-                     + (", ".join(f"{name} {count}" for name, count in requests.items()) or "none") + "\n")
+        emit_lines(diff_lines(results))
+    emit_rich(summary_blocks(results, mode), soft_wrap=True)
+    lines = [f"{seconds:.1f}s, HTTP requests: "
+             + (", ".join(f"{name} {count}" for name, count in requests.items()) or "none")]
     if options.writes is False and any(r.pending for r in results):
-        sys.stdout.write(f"{sum(len(r.pending) for r in results)} change(s) planned; nothing written ({mode}).\n")
+        lines.append(f"{sum(len(r.pending) for r in results)} change(s) planned; nothing written ({mode}).")
+    emit_lines(lines)
