@@ -26,7 +26,7 @@ from ci_gen.monitoring.cron import longest_gap_minutes
 from ci_gen.monitoring.promrules import rule_groups, stale_after_seconds
 from tests.monitoring.conftest import manifest_from
 from tests.monitoring.test_promtool import promtool, write_tests
-from tests.steps.conftest import free_port, render_k8s, wait_http
+from tests.steps.conftest import free_port, pushgateway, render_k8s, wait_http  # noqa: F401 (a fixture)
 from tests.tools import require
 
 pytestmark = pytest.mark.heavy
@@ -57,22 +57,6 @@ def fake_terraform(tmp_path: Path) -> dict[str, str]:
     (bin_dir / "terraform").chmod(0o755)
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CI_GEN_APP": APP, "CI_GEN_INFRA_STATE": "backend"}
 
-
-@pytest.fixture
-def pushgateway(tmp_path: Path) -> Iterator[str]:
-    exe = require("prometheus-pushgateway", "apt-get install prometheus-pushgateway")
-    port = free_port()
-    with open(tmp_path / "pushgateway.log", "w") as log:
-        # Debian's build persists to one file in /var/lib by default: each test starts empty instead
-        proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
-                                stdout=log, stderr=log)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/-/ready")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def drift_metrics(url: str, env: str) -> dict[str, float]:
