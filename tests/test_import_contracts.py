@@ -68,7 +68,7 @@ source_modules =
     ci_gen.lint_server
     ci_gen.report
     ci_gen.sync.engine
-    ci_gen.sync.command
+    ci_gen.sync.main
     ci_gen.sync.sources
     ci_gen.sync.report
     ci_gen.sync.records
@@ -85,7 +85,7 @@ forbidden_modules =
     ci_gen.report.build
     ci_gen.report.cache
     ci_gen.report.collect
-    ci_gen.report.command
+    ci_gen.report.main
     ci_gen.report.deploy_time
     ci_gen.report.html
     ci_gen.report.metrics

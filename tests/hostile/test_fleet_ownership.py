@@ -15,7 +15,7 @@ import jenkins
 import pytest
 
 from ci_gen.cli import main
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.targets.jenkins.job_xml import semantic
 from ci_gen.sync.options import SyncOptions
 from ci_gen.errors import CiGenError, UserError

@@ -12,7 +12,7 @@ from ci_gen.errors import (CiGenError, InternalError, ManifestError, Problem, Se
                            error_kind, run_exit_code)
 from ci_gen.report.collect import Source as ReportSource
 from ci_gen.report.targets import Target as ReportTarget
-from ci_gen.sync.command import exit_code
+from ci_gen.sync.main import exit_code
 from ci_gen.sync.records import Change, ProjectResult
 from ci_gen.targets import TARGETS
 from ci_gen.templating import TemplateError

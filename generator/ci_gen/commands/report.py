@@ -39,7 +39,7 @@ def run(request: Request) -> int:
     _check_usage(request)
     import time
 
-    from ..report.command import run_report
+    from ..report.main import run_report
     from ..report.options import ReportOptions, parse_when
     from ..sync.options import parse_shard
 

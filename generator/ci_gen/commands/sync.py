@@ -37,7 +37,7 @@ class Request:
 
 def run(request: Request) -> int:
     _check_usage(request)
-    from ..sync.command import run_sync
+    from ..sync.main import run_sync
     from ..sync.options import SyncOptions, parse_shard
 
     def path(value: str | None) -> Path | None:
