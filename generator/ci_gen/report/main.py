@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, run_exit_code
 from ..targets import SERVER_TARGETS, TARGETS, server_order
-from ..targets.transport import RequestCounter
+from ..targets.transport import RequestCounter, connect_servers
 from .options import ReportOptions
 
 if TYPE_CHECKING:
@@ -62,22 +62,11 @@ def _fleet(options: ReportOptions) -> Any:
 
 
 def _clients(options: ReportOptions, fleet: Any, counters: dict[str, RequestCounter]) -> dict[str, Any]:
-    """Each configured server's client, by target name, proven by one request before the workers
-    start. Credentials are all read before any connection."""
-    remotes = {name: TARGETS[name].remote for name in server_order()}
-    found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
-             for name, remote in remotes.items()}
-    clients: dict[str, Any] = {}
-    for name, remote in remotes.items():
-        if found[name] is None:
-            continue
-        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
-        counters[name] = RequestCounter()
-        counters[name].attach(remote.session(clients[name]))
-        remote.preflight(clients[name], "report")
+    """Each configured server's client, by target name (transport.connect_servers)."""
+    clients = connect_servers(options, fleet, "report", counters)
     if not clients:
         raise UsageError("no CI server configured: set "
-                         + " and/or ".join(remote.url_variable for remote in remotes.values())
+                         + " and/or ".join(TARGETS[name].remote.url_variable for name in server_order())
                          + ", servers: in the fleet file, or use --offline to report from the cache")
     return clients
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ServerError, UsageError, UserError, run_exit_code
 from ..targets import TARGETS, server_order
-from ..targets.transport import RequestCounter
+from ..targets.transport import RequestCounter, connect_servers
 from .engine import Engine
 from .fleet import Fleet, load_fleet
 from .records import ProjectResult, Source
@@ -67,20 +67,10 @@ def no_server_message() -> str:
 
 def _clients(options: SyncOptions, fleet: Fleet | None,
              counters: dict[str, RequestCounter]) -> dict[str, Any]:
-    """Each configured server's client, by target name, in sync order. Credentials are all read
-    before any connection, so a misconfigured one fails before a request is sent. A server left
-    out by --only is still connected when projects' manifests are read from it."""
-    remotes = {name: TARGETS[name].remote for name in server_order()}
-    found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
-             for name, remote in remotes.items()}
-    clients: dict[str, Any] = {}
-    for name, remote in remotes.items():
-        if found[name] is None or (options.only not in (None, name) and not remote.hosts_manifests):
-            continue
-        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
-        counters[name] = RequestCounter()
-        counters[name].attach(remote.session(clients[name]))
-        remote.preflight(clients[name], "sync")
+    """Each configured server's client, by target name, in sync order (transport.connect_servers).
+    A server left out by --only is still connected when projects' manifests are read from it."""
+    clients = connect_servers(options, fleet, "sync", counters,
+                              lambda name, remote: options.only in (None, name) or remote.hosts_manifests)
     if not clients:
         raise UsageError(no_server_message())
     return clients

@@ -10,7 +10,7 @@ request. An unreadable value means the usual backoff, not a failed project.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import UsageError
 from ..redaction import public_url, register, url_secret
@@ -81,3 +81,25 @@ def without_userinfo(url: str, has_credentials: bool, documented: str) -> str:
     if not has_credentials:
         raise UsageError(f"{public}: credentials in the server URL are not used; set {documented}")
     return public
+
+
+def connect_servers(options: Any, fleet: Any | None, purpose: str, counters: dict[str, RequestCounter],
+                    wanted: Callable[[str, Any], bool] = lambda name, remote: True) -> dict[str, Any]:
+    """Each configured server's client, by target name, in `server_order()`, proven by one request
+    (`preflight`) before any worker starts and counted in `counters`. Credentials are all read
+    before any connection, so a misconfigured server fails before a request is sent."""
+    from . import TARGETS, server_order
+
+    remotes = {name: TARGETS[name].remote for name in server_order()}
+    found = {name: remote.credentials(fleet.server_url(name) if fleet else None, options)
+             for name, remote in remotes.items()}
+    clients: dict[str, Any] = {}
+    for name, remote in remotes.items():
+        if found[name] is None or not wanted(name, remote):
+            continue
+        clients[name] = remote.connect(found[name], options.timeout, options.jobs)
+        counters[name] = RequestCounter()
+        counters[name].attach(remote.session(clients[name]))
+        remote.preflight(clients[name], purpose)
+    return clients
+
