@@ -204,9 +204,6 @@ def test_lint_reports_schema_errors_and_invalid_yaml() -> None:
     assert len(broken.problems) == 1 and broken.problems[0].startswith("c.yml: invalid YAML: ")
 
 
-@pytest.mark.xfail(strict=True, reason="CircleCI renderer: the verify-<env> job writes KUBECONFIG from "
-                                       "CI_GEN_KUBECONFIG, which lives in the context ci-gen-<env>, but only jobs "
-                                       "with a deployment environment get that context")
 def test_every_job_holding_an_environments_credential_reads_its_context() -> None:
     m = manifest(ENVIRONMENTS.replace("deploy:\n", "deploy:\n  smoke: curl -fsS \"$CI_GEN_SERVICE_URL/healthz\"\n"))
     plan = build_plan(m)

@@ -200,9 +200,6 @@ def test_each_deploy_job_names_the_environment_whose_scoped_variables_it_reads()
         assert data[f"rollback-{env}"]["environment"]["name"] == env
 
 
-@pytest.mark.xfail(strict=True, reason="GitLab renderer: the verify-<env> job binds the environment's kubeconfig "
-                                       "(an environment-scoped KUBECONFIG variable, docs/sync.md) but names no "
-                                       "`environment:`, so GitLab gives it no scoped variable (or the `*` one)")
 def test_every_job_holding_an_environments_credential_names_that_environment() -> None:
     m = manifest(SMOKE)
     plan = build_plan(m)

@@ -110,7 +110,10 @@ def _workflow(jobs: tuple[Job, ...], present: set[str] | None) -> tuple[Workflow
     entries = []
     for job in jobs:
         requires = tuple(n for n in job.needs if present is None or n in present)
-        context = f"ci-gen-{job.environment}" if job.environment else None
+        # An environment's credentials live in its context: a deploy gets its own, and so does
+        # any job holding one of the environment's credentials (verify reads the kubeconfig).
+        environment = job.environment or next((c.environment for c in job.credentials if c.environment), None)
+        context = f"ci-gen-{environment}" if environment else None
         if job.gate is not None:
             approval = f"approve-{job.name}"
             entries.append(WorkflowEntry(approval, True, requires, job.branch, None))

@@ -27,6 +27,7 @@ class GitlabJob:
     rules: tuple[tuple[str, str], ...]  # (if-expression or "", when)
     environment: str | None
     environment_action: str | None
+    resource_group: str | None  # deploys and rollbacks of one environment never overlap
     tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
     id_token: str | None = None
@@ -67,12 +68,29 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         artifact_paths=() if is_rollback else paths,
         reports=() if is_rollback else reports,
         rules=_rules(job, mode),
-        environment=job.environment,
-        environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
+        environment=_environment(job),
+        environment_action=_environment_action(job, is_rollback),
+        resource_group=None if job.environment is None else f"deploy-{job.environment}",
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
         id_token=None if is_rollback else job.id_token,
     )
+
+
+def _environment(job: Job) -> str | None:
+    """A deploy's environment; else the one whose credential the job holds (verify): GitLab
+    gives environment-scoped variables (the kubeconfig, docs/sync.md) only to jobs naming it."""
+    return job.environment or next((c.environment for c in job.credentials if c.environment), None)
+
+
+def _environment_action(job: Job, is_rollback: bool) -> str | None:
+    if job.environment is not None:
+        return "access" if is_rollback else "start"
+    # `verify` (GitLab 15.0+): the environment's scoped variables without a deployment record,
+    # so the environment's last deployment stays the deploy job's. `prepare` and `access` would
+    # do the same today, but `verify` says what the job does, and GitLab plans to tie approvals
+    # to `prepare` (gitlab-org/gitlab#437132) and to relax them for `verify` (#437142).
+    return None if _environment(job) is None else "verify"
 
 
 def job_image_ref(job: Job) -> str:
