@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from ..manifest import Manifest
-    from ..plan import Pipeline
+    from ..plan import Job, Pipeline
 
 
 Action = Literal["create", "update", "delete", "unchanged"]
@@ -91,3 +91,20 @@ class Backend(Protocol):
     def apply(self, project: Any, plan: Any) -> None: ...
 
     def prune(self, projects: list[Any], state: Any) -> list[Any]: ...
+
+
+def job_environment(job: Job) -> str | None:
+    """The deployment environment whose settings a job reads: a deploy's own, else the one whose
+    credential it holds (verify holds the kubeconfig). CI systems hand an environment's secrets
+    (GitHub environment secrets, GitLab environment-scoped variables, a CircleCI context) only to
+    jobs that name it."""
+    return job.environment or next((c.environment for c in job.credentials if c.environment), None)
+
+
+def gate_environment(job: Job) -> str | None:
+    """The environment whose approvers stand for a gated job: the one it reads or deploys, else,
+    for the infrastructure apply, the one it changes. None for an ungated job, or a gated job
+    no environment is known for (a renderer whose gate lives on an environment refuses that)."""
+    if job.gate is None:
+        return None
+    return job_environment(job) or dict(job.env).get("CI_GEN_INFRA_ENV")

@@ -116,6 +116,17 @@ def test_every_gated_job_names_an_environment_whose_reviewers_can_stop_it() -> N
     assert "environment" not in jobs["apply-staging"] and "environment" not in jobs["infra-production"]
 
 
+def test_a_gated_job_with_no_environment_to_name_is_refused_not_left_ungated() -> None:
+    from ci_gen.plan import Gate, Pipeline
+    from ci_gen.templating import TemplateError
+
+    m = manifest("targets: [github]\n")
+    plan = build_plan(m)
+    gated = Job("release", "release", "rollout", gate=Gate("Release?"))
+    with pytest.raises(TemplateError, match="release: a gated job must name a GitHub environment"):
+        render(Pipeline(plan.jobs + (gated,), plan.variables, plan.secrets, plan.crons, plan.images, plan.env), m)
+
+
 def test_a_hostile_value_never_becomes_an_expression() -> None:
     hostile = "${{ github.event.head_commit.message }} ${{ secrets.X }} ' \" $(id) `id`"
     base = f"version: 1\nname: app\nimage: {{name: r.example.com/app, build_args: {{A: {json.dumps(hostile)}}}}}\n"

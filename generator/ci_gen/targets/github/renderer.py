@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ...manifest import Manifest
 from ...plan import OUT_DIR, Credential, Job, Pipeline
 from ...templating import TemplateError, render_template
+from ..base import gate_environment, job_environment
 
 # Pinned by commit (a tag can move); the comment names the release.
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"  # v4.2.2
@@ -111,20 +112,13 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
 
 
 def _environment(job: Job) -> str | None:
-    """The GitHub environment the job names. A deploy names its own. Environment secrets reach
-    only jobs naming the environment, so a job holding one (verify) names it, and a gate is the
-    environment's required reviewers, so a gated job without a deployment (the infrastructure
-    apply) names the environment it changes: without it nothing would stop the job. Both with
-    `deployment: false`: no deployment record, reviewers and wait timers still apply."""
-    if job.environment:
-        return job.environment
-    held = next((c.environment for c in job.credentials if c.environment), None)
-    if held or job.gate is None:
-        return held
-    gated = dict(job.env).get("CI_GEN_INFRA_ENV")  # the environment an `apply-<env>` changes
-    if gated is None:
+    """The GitHub environment the job names: the one whose secrets it reads, and for a gate the
+    one whose required reviewers are the gate (the infrastructure apply names the environment it
+    changes, with `deployment: false`): a gated job naming none would run unstopped."""
+    environment = job_environment(job) or gate_environment(job)
+    if job.gate is not None and environment is None:
         raise TemplateError(f"{job.name}: a gated job must name a GitHub environment, and none is known")
-    return gated
+    return environment
 
 
 def _secret_file(credential: Credential) -> SecretFile:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ...manifest import Manifest, RunnerRoles
 from ...plan import Images, Job, Pipeline
 from ...templating import render_template
+from ..base import job_environment
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
 NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit", "terraform")
@@ -68,19 +69,13 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         artifact_paths=() if is_rollback else paths,
         reports=() if is_rollback else reports,
         rules=_rules(job, mode),
-        environment=_environment(job),
+        environment=job_environment(job),
         environment_action=_environment_action(job, is_rollback),
         resource_group=None if job.environment is None else f"deploy-{job.environment}",
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
         id_token=None if is_rollback else job.id_token,
     )
-
-
-def _environment(job: Job) -> str | None:
-    """A deploy's environment; else the one whose credential the job holds (verify): GitLab
-    gives environment-scoped variables (the kubeconfig, docs/sync.md) only to jobs naming it."""
-    return job.environment or next((c.environment for c in job.credentials if c.environment), None)
 
 
 def _environment_action(job: Job, is_rollback: bool) -> str | None:
@@ -90,7 +85,7 @@ def _environment_action(job: Job, is_rollback: bool) -> str | None:
     # so the environment's last deployment stays the deploy job's. `prepare` and `access` would
     # do the same today, but `verify` says what the job does, and GitLab plans to tie approvals
     # to `prepare` (gitlab-org/gitlab#437132) and to relax them for `verify` (#437142).
-    return None if _environment(job) is None else "verify"
+    return None if job_environment(job) is None else "verify"
 
 
 def job_image_ref(job: Job) -> str:
