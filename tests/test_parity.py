@@ -167,6 +167,16 @@ def assert_four_targets_agree(files: dict[str, str]) -> None:
     assert [(n, b) for n, _, b in gitlab] == [(n, b) for n, _, b in github]
     unguarded = [n for (n, gated, _), (_, environment, _) in zip(gitlab, github) if gated and environment is None]
     assert unguarded == [], "gated jobs no GitHub reviewer can stop"
+    # GitLab's gate is the manual job plus the environment's protection; CircleCI's the approval
+    # plus the restricted context: each gated job names its environment on every side.
+    gitlab_data = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"])
+    circleci = {next(iter(e)): next(iter(e.values())) for e in
+                YAML(typ="safe", pure=True).load(files[".circleci/config.yml"])["workflows"]["ci-gen"]["jobs"]
+                if isinstance(e, dict)}
+    named = {n: (gitlab_data[n].get("environment", {}).get("name"), environment,
+                 (circleci[n].get("context") or [None])[0])
+             for (n, gated, _), (_, environment, _) in zip(gitlab, github) if gated}
+    assert {n: (e, e, f"ci-gen-{e}") for n, (e, _, _) in named.items() if e} == named
     envs = {p: job_env(files[p], p) for p in (".gitlab-ci.yml", ".github/workflows/ci-gen.yml", ".circleci/config.yml")}
     assert envs[".gitlab-ci.yml"] == envs[".github/workflows/ci-gen.yml"] == envs[".circleci/config.yml"]
 

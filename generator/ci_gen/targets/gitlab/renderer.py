@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ...manifest import Manifest, RunnerRoles
 from ...plan import Images, Job, Pipeline
 from ...templating import render_template
-from ..base import job_environment
+from ..base import gate_environment, job_environment
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
 NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit", "terraform")
@@ -57,6 +57,7 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
     extra = tuple(p for k, p in job.reports if k not in NATIVE_REPORTS and not _covered(p, job.artifacts))
     paths = job.artifacts + extra
     is_rollback = mode == "on_failure"
+    environment, action = _environment(job, is_rollback)
     return GitlabJob(
         name=name,
         stage=job.stage,
@@ -69,8 +70,8 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         artifact_paths=() if is_rollback else paths,
         reports=() if is_rollback else reports,
         rules=_rules(job, mode),
-        environment=job_environment(job),
-        environment_action=_environment_action(job, is_rollback),
+        environment=environment,
+        environment_action=action,
         resource_group=None if job.environment is None else f"deploy-{job.environment}",
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
@@ -78,14 +79,27 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
     )
 
 
-def _environment_action(job: Job, is_rollback: bool) -> str | None:
+def _environment(job: Job, is_rollback: bool) -> tuple[str | None, str | None]:
+    """(environment name, `environment:action`) of the job."""
     if job.environment is not None:
-        return "access" if is_rollback else "start"
-    # `verify` (GitLab 15.0+): the environment's scoped variables without a deployment record,
-    # so the environment's last deployment stays the deploy job's. `prepare` and `access` would
-    # do the same today, but `verify` says what the job does, and GitLab plans to tie approvals
-    # to `prepare` (gitlab-org/gitlab#437132) and to relax them for `verify` (#437142).
-    return None if job_environment(job) is None else "verify"
+        return job.environment, ("access" if is_rollback else "start")
+    held = job_environment(job)
+    if held is not None:
+        # GitLab gives environment-scoped variables (the kubeconfig, docs/sync.md) only to jobs
+        # naming the environment. `verify` (GitLab 15.0+): those variables without a deployment
+        # record, so the environment's last deployment stays the deploy job's. `prepare` and
+        # `access` behave the same today, but `verify` says what the job does, and GitLab plans
+        # to tie approvals to `prepare` (gitlab-org/gitlab#437132), not to `verify` (#437142).
+        return held, "verify"
+    gated = gate_environment(job)
+    if gated is not None:
+        # A manual job alone is a button anyone with Developer access can press; naming the
+        # environment puts the gated infrastructure apply under the environment's protection
+        # (only its deployers run its jobs). `prepare`: it readies the environment without
+        # deploying the app, so no deployment record; GitLab plans to hold it for the
+        # environment's approvals as well (gitlab-org/gitlab#437132).
+        return gated, "prepare"
+    return None, None
 
 
 def job_image_ref(job: Job) -> str:
