@@ -110,16 +110,17 @@ def test_the_same_people_approve_on_both_sides(case: Path) -> None:
 
 # -- GitHub Actions and CircleCI: the same jobs, order, branches, gates and job environment ----
 
-def github_jobs(text: str) -> list[tuple[str, str | None]]:
-    """(name, branch) per job: a GitHub gate is the environment's required reviewers, which live
-    on the repository, so the workflow shows the branch rule but not the gate."""
+def github_jobs(text: str) -> list[tuple[str, str | None, str | None]]:
+    """(name, environment named, branch) per job. A GitHub gate is the environment's required
+    reviewers, which live on the repository: the workflow can only show that a gated job names
+    an environment (an ungated deploy names one too), so parity checks gated => named."""
     data = YAML(typ="safe", pure=True).load(text)
     jobs = []
     for name, job in data["jobs"].items():
         if name.startswith("rollback-"):
             continue
         m = re.search(r"github\.ref == 'refs/heads/([^']+)'", job.get("if", ""))
-        jobs.append((name, m.group(1) if m else None))
+        jobs.append((name, job.get("environment", {}).get("name"), m.group(1) if m else None))
     return jobs
 
 
@@ -158,15 +159,55 @@ def test_some_case_renders_all_four_targets() -> None:
     assert FOUR, "an example or golden case names all four targets"
 
 
-@pytest.mark.parametrize("case", FOUR, ids=[p.parent.name for p in FOUR])
-def test_four_targets_same_jobs_order_gates_branches_and_env(case: Path) -> None:
-    files = {p: d.decode() for p, d in render_manifest(load_manifest(case), case.read_bytes()).files.items()}
+def assert_four_targets_agree(files: dict[str, str]) -> None:
     gitlab = gitlab_jobs(files[".gitlab-ci.yml"])
     assert gitlab == jenkins_jobs(files["Jenkinsfile"])
     assert gitlab == circleci_jobs(files[".circleci/config.yml"])
-    assert [(n, b) for n, _, b in gitlab] == github_jobs(files[".github/workflows/ci-gen.yml"])
+    github = github_jobs(files[".github/workflows/ci-gen.yml"])
+    assert [(n, b) for n, _, b in gitlab] == [(n, b) for n, _, b in github]
+    unguarded = [n for (n, gated, _), (_, environment, _) in zip(gitlab, github) if gated and environment is None]
+    assert unguarded == [], "gated jobs no GitHub reviewer can stop"
+    # GitLab's gate is the manual job plus the environment's protection; CircleCI's the approval
+    # plus the restricted context: each gated job names its environment on every side.
+    gitlab_data = YAML(typ="safe", pure=True).load(files[".gitlab-ci.yml"])
+    circleci = {next(iter(e)): next(iter(e.values())) for e in
+                YAML(typ="safe", pure=True).load(files[".circleci/config.yml"])["workflows"]["ci-gen"]["jobs"]
+                if isinstance(e, dict)}
+    named = {n: (gitlab_data[n].get("environment", {}).get("name"), environment,
+                 (circleci[n].get("context") or [None])[0])
+             for (n, gated, _), (_, environment, _) in zip(gitlab, github) if gated}
+    assert {n: (e, e, f"ci-gen-{e}") for n, (e, _, _) in named.items() if e} == named
     envs = {p: job_env(files[p], p) for p in (".gitlab-ci.yml", ".github/workflows/ci-gen.yml", ".circleci/config.yml")}
     assert envs[".gitlab-ci.yml"] == envs[".github/workflows/ci-gen.yml"] == envs[".circleci/config.yml"]
+
+
+@pytest.mark.parametrize("case", FOUR, ids=[p.parent.name for p in FOUR])
+def test_four_targets_same_jobs_order_gates_branches_and_env(case: Path) -> None:
+    files = {p: d.decode() for p, d in render_manifest(load_manifest(case), case.read_bytes()).files.items()}
+    assert_four_targets_agree(files)
+
+
+def test_four_targets_agree_on_gated_infrastructure_applies() -> None:
+    # No example or golden case renders `infra:` for all four targets; the gated apply is where
+    # GitHub once had no gate at all.
+    from ci_gen.manifest import load_manifest_text
+
+    text = """\
+version: 1
+name: infra4
+image: {name: registry.example.com/ml/infra4}
+targets: [gitlab, jenkins, github, circleci]
+infra: {environments: [staging, production], state: backend}
+deploy:
+  smoke: curl -fsS "$CI_GEN_SERVICE_URL/healthz"
+  environments:
+    - {name: staging, kubernetes: {namespace: ml}}
+    - {name: production, kubernetes: {namespace: ml}, approval: true, branch: main}
+"""
+    files = {p: d.decode() for p, d in render_manifest(load_manifest_text(text), text.encode()).files.items()}
+    gated = [n for n, g, _ in gitlab_jobs(files[".gitlab-ci.yml"]) if g]
+    assert gated == ["apply-production", "deploy-production"]
+    assert_four_targets_agree(files)
 
 
 @pytest.mark.parametrize("case", FOUR, ids=[p.parent.name for p in FOUR])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 if TYPE_CHECKING:
     from ..errors import CiGenError
     from ..manifest import Manifest
-    from ..plan import Pipeline
+    from ..plan import Job, Pipeline
     from ..report.fetched import Cursor, Fetched
     from .sync_data import Source
 
@@ -170,3 +170,20 @@ class Remote(Protocol):
 
     def history_error(self, exc: BaseException) -> CiGenError:
         """A failed history read as ci-gen's error (a missing job is the user's)."""
+
+
+def job_environment(job: Job) -> str | None:
+    """The deployment environment whose settings a job reads: a deploy's own, else the one whose
+    credential it holds (verify holds the kubeconfig). CI systems hand an environment's secrets
+    (GitHub environment secrets, GitLab environment-scoped variables, a CircleCI context) only to
+    jobs that name it."""
+    return job.environment or next((c.environment for c in job.credentials if c.environment), None)
+
+
+def gate_environment(job: Job) -> str | None:
+    """The environment whose approvers stand for a gated job: the one it reads or deploys, else,
+    for the infrastructure apply, the one it changes. None for an ungated job, or a gated job
+    no environment is known for (a renderer whose gate lives on an environment refuses that)."""
+    if job.gate is None:
+        return None
+    return job_environment(job) or dict(job.env).get("CI_GEN_INFRA_ENV")

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from ci_gen.targets import DEFAULT_TARGETS, TARGETS
-from ci_gen.targets.base import Change, LintResult
+from ci_gen.plan import Credential, Gate, Job
+from ci_gen.targets.base import Change, LintResult, gate_environment, job_environment
 from ci_gen.targets.schemas import InvalidYaml, load_yaml, schema_problems, vendored_schema
 
 
@@ -23,6 +24,20 @@ def test_a_change_serialises_without_its_texts() -> None:
     change = Change("gitlab", "variable", "TOKEN", "update", before="old", after="new")
     assert change.to_json() == {"server": "gitlab", "kind": "variable", "name": "TOKEN", "action": "update"}
     assert Change("jenkins", "job", "ml/app", "create", detail="multibranch").to_json()["detail"] == "multibranch"
+
+
+def test_a_jobs_environment_is_its_deploys_else_the_one_whose_credential_it_holds() -> None:
+    assert job_environment(Job("d", "s", "rollout", environment="prod", credentials=(Credential("kubeconfig", "prod"),))) == "prod"
+    assert job_environment(Job("v", "s", "verify", credentials=(Credential("registry"), Credential("kubeconfig", "qa")))) == "qa"
+    assert job_environment(Job("b", "s", "build-image", credentials=(Credential("registry"),))) is None
+
+
+def test_a_gate_stands_for_the_environment_the_job_changes() -> None:
+    apply = Job("apply-prod", "s", "infra", env=(("CI_GEN_INFRA_ENV", "prod"),), gate=Gate("Apply?"))
+    assert gate_environment(apply) == "prod"
+    assert gate_environment(Job("apply-qa", "s", "infra", env=(("CI_GEN_INFRA_ENV", "qa"),))) is None  # no gate
+    assert gate_environment(Job("d", "s", "rollout", environment="prod", gate=Gate("Deploy?"))) == "prod"
+    assert gate_environment(Job("x", "s", "x", gate=Gate("?"))) is None
 
 
 def test_load_yaml_reads_plain_data_and_refuses_what_is_not_yaml() -> None:

@@ -204,9 +204,6 @@ def test_lint_reports_schema_errors_and_invalid_yaml() -> None:
     assert len(broken.problems) == 1 and broken.problems[0].startswith("c.yml: invalid YAML: ")
 
 
-@pytest.mark.xfail(strict=True, reason="CircleCI renderer: the verify-<env> job writes KUBECONFIG from "
-                                       "CI_GEN_KUBECONFIG, which lives in the context ci-gen-<env>, but only jobs "
-                                       "with a deployment environment get that context")
 def test_every_job_holding_an_environments_credential_reads_its_context() -> None:
     m = manifest(ENVIRONMENTS.replace("deploy:\n", "deploy:\n  smoke: curl -fsS \"$CI_GEN_SERVICE_URL/healthz\"\n"))
     plan = build_plan(m)
@@ -214,3 +211,17 @@ def test_every_job_holding_an_environments_credential_reads_its_context() -> Non
     holders = {j.name: e for j in plan.jobs for e in {c.environment for c in j.credentials} if e}
     assert "verify-production" in holders
     assert {name: flow[name].get("context") for name in holders} == {n: [f"ci-gen-{e}"] for n, e in holders.items()}
+
+
+def test_every_gated_job_reads_the_context_whose_group_may_approve_it() -> None:
+    # A restricted context is CircleCI's only limit on who approves: the job after the approval
+    # runs only if the approver is in the context's security group. An apply with no context
+    # could be approved by anyone.
+    m = manifest(ENVIRONMENTS, "infra: {environments: [staging, production], state: backend}\n")
+    plan = build_plan(m)
+    flow = workflow(YAML(typ="safe", pure=True).load(render(plan, m)))
+    gated = [j.name for j in plan.jobs if j.gate is not None]
+    assert gated == ["apply-production", "deploy-production"]
+    assert {n: flow[n].get("context") for n in gated} == {n: ["ci-gen-production"] for n in gated}
+    assert flow["apply-production"]["requires"][-1] == "approve-apply-production"
+    assert "context" not in flow["apply-staging"] and "context" not in flow["infra-production"]

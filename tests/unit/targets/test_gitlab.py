@@ -200,9 +200,6 @@ def test_each_deploy_job_names_the_environment_whose_scoped_variables_it_reads()
         assert data[f"rollback-{env}"]["environment"]["name"] == env
 
 
-@pytest.mark.xfail(strict=True, reason="GitLab renderer: the verify-<env> job binds the environment's kubeconfig "
-                                       "(an environment-scoped KUBECONFIG variable, docs/sync.md) but names no "
-                                       "`environment:`, so GitLab gives it no scoped variable (or the `*` one)")
 def test_every_job_holding_an_environments_credential_names_that_environment() -> None:
     m = manifest(SMOKE)
     plan = build_plan(m)
@@ -210,3 +207,23 @@ def test_every_job_holding_an_environments_credential_names_that_environment() -
     holders = {j.name: e for j in plan.jobs for e in {c.environment for c in j.credentials} if e}
     assert "verify-production" in holders
     assert {name: data[name].get("environment", {}).get("name") for name in holders} == holders
+    # scoped variables without a deployment record, and outside the deploys' resource group
+    assert data["verify-production"]["environment"] == {"name": "production", "action": "verify"}
+    assert "resource_group" not in data["verify-production"]
+    assert lint({".gitlab-ci.yml": render(plan, m)})[0].ok
+
+
+def test_every_gated_job_names_the_environment_whose_deployers_may_run_it() -> None:
+    # A manual job alone is a button anyone with Developer access can press: the gated infra
+    # apply names the environment it changes, so its protection (docs/sync.md) covers the apply.
+    m = manifest(ENVIRONMENTS, "infra: {environments: [staging, production], state: backend}\n")
+    plan = build_plan(m)
+    text = render(plan, m)
+    data = YAML(typ="safe", pure=True).load(text)
+    gated = [j.name for j in plan.jobs if j.gate is not None]
+    assert gated == ["apply-production", "deploy-production"]
+    assert {n: data[n]["environment"]["name"] for n in gated} == {n: "production" for n in gated}
+    assert data["apply-production"]["environment"] == {"name": "production", "action": "prepare"}
+    assert data["apply-production"]["rules"][-2]["when"] == "manual"
+    assert "environment" not in data["apply-staging"] and "environment" not in data["infra-production"]
+    assert lint({".gitlab-ci.yml": text})[0].ok

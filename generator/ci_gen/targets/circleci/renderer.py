@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ...manifest import Manifest
 from ...plan import OUT_DIR, REPORT_DIR, Job, Pipeline
 from ...templating import render_template
+from ..base import gate_environment, job_environment
 
 MACHINE_IMAGE = "ubuntu-2204:current"
 GPU_MACHINE_IMAGE = "linux-cuda-12:default"
@@ -110,7 +111,12 @@ def _workflow(jobs: tuple[Job, ...], present: set[str] | None) -> tuple[Workflow
     entries = []
     for job in jobs:
         requires = tuple(n for n in job.needs if present is None or n in present)
-        context = f"ci-gen-{job.environment}" if job.environment else None
+        # An environment's credentials live in its context: a deploy gets its own, and so does a
+        # job holding one of them (verify reads the kubeconfig). A gated job gets the context of
+        # the environment it changes (the infrastructure apply), since a restricted context is
+        # what limits who may approve: the job runs only if its approver is in the context's group.
+        environment = job_environment(job) or gate_environment(job)
+        context = f"ci-gen-{environment}" if environment else None
         if job.gate is not None:
             approval = f"approve-{job.name}"
             entries.append(WorkflowEntry(approval, True, requires, job.branch, None))

@@ -48,8 +48,14 @@ def _actionlint(actionlint: str, name: str, text: str, labels: list[str]) -> tup
         path.write_text(text, encoding="utf-8")
         config = Path(tmp) / ".github" / "actionlint.yaml"
         config.write_text(json.dumps({"self-hosted-runner": {"labels": labels}}), encoding="utf-8")
-        proc = subprocess.run([actionlint, "-no-color", "-oneline", "-config-file", str(config), str(path)], capture_output=True, text=True,
-                              cwd=tmp, timeout=300, check=False)
+        # JSON, not -oneline: actionlint prints the path as it likes (relative to its working
+        # folder), and each problem must name the file the caller gave, not the temp copy.
+        proc = subprocess.run([actionlint, "-no-color", "-format", "{{json .}}", "-config-file", str(config), str(path)],
+                              capture_output=True, text=True, cwd=tmp, timeout=300, check=False)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"actionlint failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-    return tuple(line.replace(str(path), name, 1) for line in proc.stdout.splitlines() if line.strip())
+    try:
+        found = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"actionlint printed no JSON: {proc.stdout.strip()[:500]}") from exc
+    return tuple(f"{name}:{p['line']}:{p['column']}: {p['message']} [{p['kind']}]" for p in found)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from ...manifest import Manifest
 from ...plan import OUT_DIR, Credential, Job, Pipeline
-from ...templating import render_template
+from ...templating import TemplateError, render_template
+from ..base import gate_environment, job_environment
 
 # Pinned by commit (a tag can move); the comment names the release.
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"  # v4.2.2
@@ -98,9 +99,7 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
         skip_on_schedule=job.skip_on_schedule,
         only_on_schedule=job.only_on_schedule,
         on_failure=rollback,
-        # Environment secrets reach only jobs naming the environment; a verify job names it
-        # without creating a deployment (GitHub still applies the environment's reviewers).
-        environment=job.environment or next((c.environment for c in job.credentials if c.environment), None),
+        environment=_environment(job),
         deployment=job.environment is not None,
         env=env,
         secret_env=tuple(pair for c in job.credentials for pair in SECRET_ENV.get(c.purpose, ())),
@@ -110,6 +109,16 @@ def _job(pipeline: Pipeline, default: tuple[str, ...], gpu: tuple[str, ...], job
         upload=() if rollback else artifact_paths(job),
         id_token=job.id_token is not None and not rollback,
     )
+
+
+def _environment(job: Job) -> str | None:
+    """The GitHub environment the job names: the one whose secrets it reads, and for a gate the
+    one whose required reviewers are the gate (the infrastructure apply names the environment it
+    changes, with `deployment: false`): a gated job naming none would run unstopped."""
+    environment = job_environment(job) or gate_environment(job)
+    if job.gate is not None and environment is None:
+        raise TemplateError(f"{job.name}: a gated job must name a GitHub environment, and none is known")
+    return environment
 
 
 def _secret_file(credential: Credential) -> SecretFile:

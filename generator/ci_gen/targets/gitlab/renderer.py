@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ...manifest import Manifest, RunnerRoles
 from ...plan import Images, Job, Pipeline
 from ...templating import render_template
+from ..base import gate_environment, job_environment
 
 # GitLab report kinds it shows in merge requests; the others are kept as plain artifacts.
 NATIVE_REPORTS = ("dotenv", "container_scanning", "secret_detection", "cyclonedx", "junit", "terraform")
@@ -27,6 +28,7 @@ class GitlabJob:
     rules: tuple[tuple[str, str], ...]  # (if-expression or "", when)
     environment: str | None
     environment_action: str | None
+    resource_group: str | None  # deploys and rollbacks of one environment never overlap
     tier: str | None  # deployment_tier: what GitLab's environment views and protection rules key on
     blocking_manual: bool
     id_token: str | None = None
@@ -55,6 +57,7 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
     extra = tuple(p for k, p in job.reports if k not in NATIVE_REPORTS and not _covered(p, job.artifacts))
     paths = job.artifacts + extra
     is_rollback = mode == "on_failure"
+    environment, action = _environment(job, is_rollback)
     return GitlabJob(
         name=name,
         stage=job.stage,
@@ -67,12 +70,36 @@ def _job(images: Images, runners: RunnerRoles, job: Job, name: str, command: tup
         artifact_paths=() if is_rollback else paths,
         reports=() if is_rollback else reports,
         rules=_rules(job, mode),
-        environment=job.environment,
-        environment_action=None if job.environment is None else ("access" if is_rollback else "start"),
+        environment=environment,
+        environment_action=action,
+        resource_group=None if job.environment is None else f"deploy-{job.environment}",
         tier=job.tier,
         blocking_manual=job.gate is not None and not is_rollback,
         id_token=None if is_rollback else job.id_token,
     )
+
+
+def _environment(job: Job, is_rollback: bool) -> tuple[str | None, str | None]:
+    """(environment name, `environment:action`) of the job."""
+    if job.environment is not None:
+        return job.environment, ("access" if is_rollback else "start")
+    held = job_environment(job)
+    if held is not None:
+        # GitLab gives environment-scoped variables (the kubeconfig, docs/sync.md) only to jobs
+        # naming the environment. `verify` (GitLab 15.0+): those variables without a deployment
+        # record, so the environment's last deployment stays the deploy job's. `prepare` and
+        # `access` behave the same today, but `verify` says what the job does, and GitLab plans
+        # to tie approvals to `prepare` (gitlab-org/gitlab#437132), not to `verify` (#437142).
+        return held, "verify"
+    gated = gate_environment(job)
+    if gated is not None:
+        # A manual job alone is a button anyone with Developer access can press; naming the
+        # environment puts the gated infrastructure apply under the environment's protection
+        # (only its deployers run its jobs). `prepare`: it readies the environment without
+        # deploying the app, so no deployment record; GitLab plans to hold it for the
+        # environment's approvals as well (gitlab-org/gitlab#437132).
+        return gated, "prepare"
+    return None, None
 
 
 def job_image_ref(job: Job) -> str:
