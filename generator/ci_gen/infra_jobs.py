@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .tiers import guess_tier
 
 if TYPE_CHECKING:
-    from .manifest import Manifest
+    from .manifest import Approval, Manifest
     from .plan import Credential, Job
 
 INFRA_OUT = ".ci-gen/out/infra"  # binary plans: passed to the apply job, never shown
@@ -47,7 +47,7 @@ def infra_jobs(manifest: Manifest) -> list[Job]:
                  for env in infra.environments]
     for env in infra.environments:
         if env not in deployed:
-            job = apply_job(manifest, env, guess_tier(env), False, infra.branch)
+            job = apply_job(manifest, env, guess_tier(env), None, infra.branch)
             assert job is not None
             jobs.append(job)
     return jobs
@@ -62,15 +62,21 @@ def apply_branch(manifest: Manifest, env: str, branch: str | None) -> str | None
     return branch or infra.branch
 
 
-def apply_job(manifest: Manifest, env: str, tier: str, deploy_gated: bool, branch: str | None) -> Job | None:
-    """`apply-<env>`: exactly the plan `infra-<env>` saved; None when `env` has no infrastructure."""
+def apply_job(manifest: Manifest, env: str, tier: str, approval: Approval | None, branch: str | None) -> Job | None:
+    """`apply-<env>`: exactly the plan `infra-<env>` saved; None when `env` has no infrastructure.
+
+    `approval` is the environment's deploy approval: its approvers and timeout stand for the
+    apply too (a production plan is no less sensitive than the deploy it prepares)."""
     from .plan import Gate, Job
 
     infra = manifest.infra
     if infra is None or env not in infra.environments:
         return None
-    protected = deploy_gated or tier == "production"
-    gate = Gate(f"Apply the infrastructure plan of {manifest.name} to {env}?") if infra.approval and protected else None
+    protected = approval is not None or tier == "production"
+    message = f"Apply the infrastructure plan of {manifest.name} to {env}?"
+    gate = None
+    if infra.approval and protected:
+        gate = Gate(message, approval.submitters, approval.timeout) if approval else Gate(message)
     return Job(name=f"apply-{env}", stage=f"apply-{env}", step="infra", action="apply", needs=(f"infra-{env}",),
                env=_env(manifest, env), credentials=_state_credentials(manifest), gate=gate, branch=branch,
                skip_on_schedule=True)

@@ -268,7 +268,7 @@ def _deploy_jobs(manifest: Manifest, previous: list[Job]) -> list[Job]:
         # The same holds for the infrastructure apply it waits for.
         branch = apply_branch(manifest, env.name, env.branch or branch)
         before = tuple(j.name for j in jobs[-1:])
-        apply = apply_job(manifest, env.name, env.tier, env.approval is not None, branch)
+        apply = apply_job(manifest, env.name, env.tier, env.approval, branch)
         jobs += [apply] if apply else []
         needs = tuple(gates) + before + ((apply.name,) if apply else ())
         jobs.append(Job(

@@ -25,7 +25,7 @@ def test_each_plan_file_is_per_environment_and_the_binary_plan_is_passed_on_not_
 
 def test_no_infra_means_no_jobs_and_no_branch_rule_change() -> None:
     m = manifest(DEPLOY)
-    assert infra_jobs(m) == [] and apply_job(m, "staging", "staging", True, None) is None
+    assert infra_jobs(m) == [] and apply_job(m, "staging", "staging", None, None) is None
     assert apply_branch(m, "staging", None) is None and apply_branch(m, "staging", "x") == "x"
 
 
@@ -37,6 +37,23 @@ def test_an_apply_is_gated_by_a_gated_deploy_or_a_production_tier_unless_approva
     off = build_plan(manifest(DEPLOY, "infra: {environments: [staging, production], state: backend, "
                                       "approval: false}\n"))
     assert off.job("apply-staging").gate is None and off.job("apply-production").gate is None
+
+
+def test_an_apply_waits_for_the_same_approvers_and_timeout_as_its_deploy() -> None:
+    approved = """\
+deploy:
+  environments:
+    - name: production
+      kubernetes: {namespace: ml}
+      approval: {users: [alice], groups: [sre], timeout: 2h}
+"""
+    plan = build_plan(manifest(approved, "infra: {environments: [production, prod-network], state: backend}\n"))
+    apply, deploy = plan.job("apply-production").gate, plan.job("deploy-production").gate
+    assert apply is not None and deploy is not None
+    assert (apply.submitters, apply.timeout) == (deploy.submitters, deploy.timeout) == (("alice", "sre"), "2h")
+    # production infrastructure that no deploy names has no approvers to borrow: anyone who may run the job
+    network = plan.job("apply-prod-network").gate
+    assert network is not None and network.submitters == ()
 
 
 def test_the_environments_own_branch_wins_over_the_infra_branch() -> None:
