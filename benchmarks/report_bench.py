@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "generator")]
 
-from ci_gen.report.command import run_report  # noqa: E402
+from ci_gen.report.main import run_report  # noqa: E402
 from ci_gen.report.options import ReportOptions  # noqa: E402
 from tests.emulators.gitlab import GitLabEmulator  # noqa: E402
 from tests.emulators.jenkins import JenkinsEmulator  # noqa: E402

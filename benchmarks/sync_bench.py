@@ -29,7 +29,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "generator")]
 
-from ci_gen.sync.command import run_sync  # noqa: E402
+from ci_gen.sync.main import run_sync  # noqa: E402
 from ci_gen.sync.options import SyncOptions  # noqa: E402
 from tests.emulators.gitlab import GitLabEmulator  # noqa: E402
 from tests.emulators.jenkins import JenkinsEmulator  # noqa: E402

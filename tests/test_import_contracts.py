@@ -5,6 +5,11 @@
 - The plan and the manifest are target-neutral: they may read the registry (`ci_gen.targets`,
   plain data), never a target's package.
 - Layers import only downward: cli > commands > render/drift > plan > manifest > schema/yamlio.
+- What all targets share (`targets/base.py`, `targets/transport.py`) imports no target.
+- The engines that talk to servers (`lint_server`, `report`, the sync engine and command) reach a
+  target only through the registry (`TARGETS[name].remote`), never by importing its package.
+- A target's deploy history reads the report's data types (`report/record.py`,
+  `report/fetched.py`) and nothing else of the report.
 Imports under `if TYPE_CHECKING:` are annotations, not dependencies, and are left out.
 """
 from __future__ import annotations
@@ -46,6 +51,50 @@ forbidden_modules =
     ci_gen.drift
     ci_gen.api
 
+[importlinter:contract:shared-below-targets]
+name = What all targets share imports no target
+type = forbidden
+source_modules =
+    ci_gen.targets.base
+    ci_gen.targets.transport
+forbidden_modules =
+    {PACKAGES}
+
+[importlinter:contract:engines-loop-over-targets]
+name = lint --server, report and the sync engine reach targets only through the registry
+type = forbidden
+allow_indirect_imports = True
+source_modules =
+    ci_gen.lint_server
+    ci_gen.report
+    ci_gen.sync.engine
+    ci_gen.sync.main
+    ci_gen.sync.sources
+    ci_gen.sync.report
+    ci_gen.sync.records
+    ci_gen.sync.options
+forbidden_modules =
+    {PACKAGES}
+
+[importlinter:contract:history-reads-report-data-only]
+name = A target's history reads the report's data types and nothing else of the report
+type = forbidden
+source_modules =
+    ci_gen.targets
+forbidden_modules =
+    ci_gen.report.build
+    ci_gen.report.cache
+    ci_gen.report.collect
+    ci_gen.report.main
+    ci_gen.report.deploy_time
+    ci_gen.report.html
+    ci_gen.report.metrics
+    ci_gen.report.options
+    ci_gen.report.outputs
+    ci_gen.report.predict
+    ci_gen.report.targets
+    ci_gen.lint_server
+
 [importlinter:contract:neutral-plan]
 name = The plan and the manifest never import a target package
 type = forbidden
@@ -84,19 +133,29 @@ def test_import_contracts_hold(tmp_path: Path) -> None:
     assert "broken" in proc.stdout and " 0 broken" in proc.stdout
 
 
-def test_a_cross_target_import_breaks_the_contract(tmp_path: Path) -> None:
-    """The check is not vacuous: a copy of the package where GitHub imports GitLab fails it."""
+@pytest.mark.parametrize(("module", "line", "broken"), [
+    ("targets/github/renderer.py", "from ..gitlab import dialect",
+     "ci_gen.targets.github.renderer -> ci_gen.targets.gitlab.dialect"),
+    ("targets/jenkins/client.py", "from ..gitlab import credentials",
+     "ci_gen.targets.jenkins.client -> ci_gen.targets.gitlab.credentials"),
+    ("report/collect.py", "from ..targets.gitlab import history",
+     "ci_gen.report.collect -> ci_gen.targets.gitlab.history"),
+    ("targets/gitlab/history.py", "from ...report import cache",
+     "ci_gen.targets.gitlab.history -> ci_gen.report.cache"),
+], ids=["target-to-target", "client-to-other-target", "engine-names-a-target", "history-uses-report-engine"])
+def test_a_forbidden_import_breaks_a_contract(tmp_path: Path, module: str, line: str, broken: str) -> None:
+    """The checks are not vacuous: a copy of the package with one forbidden import fails them."""
     lint_imports = require("lint-imports", "pip install import-linter")
     import shutil
 
     copy = tmp_path / "generator" / "ci_gen"
     shutil.copytree(REPO / "generator" / "ci_gen", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    renderer = copy / "targets" / "github" / "renderer.py"
-    renderer.write_text(renderer.read_text(encoding="utf-8") + "\nfrom ..gitlab import dialect  # noqa\n", encoding="utf-8")
+    source = copy / module
+    source.write_text(source.read_text(encoding="utf-8") + f"\n{line}  # noqa\n", encoding="utf-8")
     config = tmp_path / ".importlinter"
     config.write_text(CONFIG, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "generator")}
     proc = subprocess.run([lint_imports, str(config), "--no-cache"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode != 0
-    assert "ci_gen.targets.github.renderer -> ci_gen.targets.gitlab.dialect" in proc.stdout, proc.stdout[-3000:]
+    assert broken in proc.stdout, proc.stdout[-3000:]

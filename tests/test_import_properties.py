@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ci_gen.errors import ManifestError
-from ci_gen.importer import draft, gitlab, jenkins
+from ci_gen.importer import draft, gitlab_ci_file, jenkinsfile
 from ci_gen.manifest import load_manifest_text
 
 TEXT = st.text(st.characters(min_codepoint=1, max_codepoint=0x3000, exclude_categories=("Cs",)), max_size=30)
@@ -26,14 +26,14 @@ JOB = st.fixed_dictionaries({"script": st.lists(COMMAND, min_size=1, max_size=4)
     "variables": st.dictionaries(WORD, WORD, max_size=2)})
 PIPELINE = st.fixed_dictionaries({"variables": st.dictionaries(WORD, WORD, max_size=3)},
                                  optional={"default": st.fixed_dictionaries({"tags": st.lists(WORD, max_size=2)})})
-JOBS = st.dictionaries(WORD.filter(lambda k: k not in gitlab._GLOBAL_KEYS), JOB, min_size=1, max_size=4)
+JOBS = st.dictionaries(WORD.filter(lambda k: k not in gitlab_ci_file._GLOBAL_KEYS), JOB, min_size=1, max_size=4)
 
 
 def groovy_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
-def jenkinsfile(stages: list[tuple[str, list[str], str | None, bool]], env: dict[str, str]) -> str:
+def jenkinsfile_text(stages: list[tuple[str, list[str], str | None, bool]], env: dict[str, str]) -> str:
     lines = ["pipeline {", "  agent { label " + groovy_string(next(iter(env), "linux")) + " }", "  environment {"]
     lines += [f"    {k} = {groovy_string(v)}" for k, v in env.items()]
     lines += ["  }", "  stages {"]
@@ -56,7 +56,7 @@ def check(files: dict[str, str], reader: str) -> None:
         for name, text in files.items():
             (root / name).write_text(text, encoding="utf-8")
         try:
-            facts = gitlab.read(root) if reader == "gitlab" else jenkins.read(root)
+            facts = gitlab_ci_file.read(root) if reader == "gitlab" else jenkinsfile.read(root)
         except ManifestError as exc:  # unreadable input: located, like every user error
             assert all(p.line >= 1 for p in exc.problems)
             return
@@ -80,7 +80,7 @@ STAGE = st.tuples(TEXT, st.lists(COMMAND, min_size=1, max_size=3), st.one_of(st.
 @given(st.lists(STAGE, min_size=1, max_size=4), st.dictionaries(ENV_NAME, WORD, max_size=3))
 def test_any_declarative_jenkinsfile_drafts_a_valid_manifest(stages: list[tuple[str, list[str], str | None, bool]],
                                                             env: dict[str, str]) -> None:
-    check({"Jenkinsfile": jenkinsfile(stages, env)}, "jenkins")
+    check({"Jenkinsfile": jenkinsfile_text(stages, env)}, "jenkins")
 
 
 GROOVYISH = st.lists(st.sampled_from(["pipeline", "{", "}", "(", ")", "[", "]", "stage", "'x'", '"""', "'''", "/*",

@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import Problem
 from .schema import dotted
+from .targets import DEFAULT_TARGETS
 from .yamlio import Document
 
 
@@ -19,7 +20,7 @@ def check_infra(doc: Document, data: dict[str, Any], _: Path | None) -> list[Pro
         if env in seen:
             problems.append(_at(doc, ("infra", "environments", index), f"infra environment '{env}' is listed twice"))
         seen.add(env)
-    targets = data.get("targets") or ["gitlab", "jenkins"]
+    targets = data.get("targets") or DEFAULT_TARGETS
     credentials = (data.get("jenkins") or {}).get("credentials") or {}
     if infra.get("state", "gitlab") == "gitlab" and "jenkins" in targets:
         # Jenkins has no job token: it reaches GitLab's state API with a credential of its own

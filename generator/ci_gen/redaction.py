@@ -1,11 +1,11 @@
 """What every message passes on its way out of ci-gen: known secrets and URL userinfo removed,
 and text that a server sent made safe for a terminal and for XML.
 
-Secrets are registered where they are loaded (`sync/credentials.py`, `sync/clients.py`, masked
-GitLab variables). The writers call `scrub` on everything they print or write: the CLI's error
-boundary, the sync table, diffs, JSON report and JUnit file, and `lint --server`. So a server
-that echoes a token in an error body, or a URL that carries `user:password@`, never reaches an
-output, whatever the code path that produced the message.
+Secrets are registered where they are loaded (each target's `credentials.py` and `client.py`,
+`targets/transport.py`, masked GitLab variables). The writers call `scrub` on everything they
+print or write: the CLI's error boundary, the sync table, diffs, JSON report and JUnit file,
+and `lint --server`. So a server that echoes a token in an error body, or a URL that carries
+`user:password@`, never reaches an output, whatever the code path that produced the message.
 """
 from __future__ import annotations
 

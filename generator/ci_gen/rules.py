@@ -112,6 +112,9 @@ def check_gpu_runners(doc: Document, data: dict[str, Any], _: Path | None) -> li
     return problems
 
 
+_COPY_PATTERN_CHARS = frozenset("*?[\\")
+
+
 def check_paths(doc: Document, data: dict[str, Any], repo_root: Path | None) -> list[Problem]:
     problems = []
     for path in MANIFEST_PATH_FIELDS:
@@ -120,6 +123,12 @@ def check_paths(doc: Document, data: dict[str, Any], repo_root: Path | None) -> 
             reason = path_escape_reason(value, repo_root)
             if reason:
                 problems.append(_at(doc, path, reason))
+    model_path = _get(data, ("model", "path"))
+    if isinstance(model_path, str) and _COPY_PATTERN_CHARS.intersection(model_path):
+        # The image build copies the model with COPY, whose sources are glob patterns that
+        # buildah, docker and kaniko unescape differently: refuse here rather than in the build job.
+        problems.append(_at(doc, ("model", "path"), f"'{model_path}' has a glob character (* ? [ or \\); "
+                                                     "rename the file: the image build copies it as a pattern"))
     return problems
 
 

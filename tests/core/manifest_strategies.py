@@ -68,7 +68,7 @@ class Expected:
 
 def _model_path() -> st.SearchStrategy[str]:
     return hostile(controls=False, max_pieces=4).map(lambda s: "models/" + s).filter(
-        lambda p: path_escape_reason(p, None) is None)
+        lambda p: path_escape_reason(p, None) is None and not set("*?[\\") & set(p))  # glob characters: refused
 
 
 @st.composite

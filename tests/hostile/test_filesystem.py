@@ -194,13 +194,13 @@ def test_render_out_refuses_a_symlink_leaving_the_output_directory(repo: Path, t
     assert list(outside.iterdir()) == []
 
 
-def test_render_fleet_refuses_a_symlink_leaving_the_output_directory(tmp_path: Path, outside: Path) -> None:
+def test_fleet_pipeline_refuses_a_symlink_leaving_the_output_directory(tmp_path: Path, outside: Path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text("version: 1\ndiscover:\n  - {gitlab_group: ml}\n")
     out = tmp_path / "platform"
     out.mkdir()
     (out / ".gitlab-ci.yml").symlink_to(outside / "pipeline.yml")
-    outcome = ci_gen(tmp_path, "render", "--fleet", str(fleet), "--out", str(out))
+    outcome = ci_gen(tmp_path, "fleet-pipeline", str(fleet), "--out", str(out))
     assert outcome.code == 1 and ".gitlab-ci.yml: a symlink leading outside" in outcome.err, outcome
     assert list(outside.iterdir()) == []
 
@@ -406,6 +406,6 @@ def test_out_naming_a_file_is_a_usage_error(repo: Path, out: str) -> None:
     assert outcome.code == 2 and outcome.err_lines == [f"ci-gen: --out {out}: not a directory"], outcome
     fleet = repo / "fleet.yaml"
     fleet.write_text("version: 1\ndiscover:\n  - {gitlab_group: ml}\n")
-    outcome = ci_gen(repo, "render", "--fleet", "fleet.yaml", "--out", out)
+    outcome = ci_gen(repo, "fleet-pipeline", "fleet.yaml", "--out", out)
     assert outcome.code == 2 and outcome.err_lines == [f"ci-gen: --out {out}: not a directory"], outcome
     assert (repo / "a-file").read_text() == "keep\n"

@@ -15,7 +15,7 @@ import jenkins
 import pytest
 
 from ci_gen.cli import main
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.targets.jenkins.job_xml import semantic
 from ci_gen.sync.options import SyncOptions
 from ci_gen.errors import CiGenError, UserError
@@ -89,7 +89,7 @@ def test_a_subfolder_of_the_fleet_folder_is_the_manifests_to_choose(tmp_path: Pa
     fleet = local_fleet(tmp_path, {"a": manifest("a", folder="ml/nlp"), "b": manifest("b", folder="ML")}, ML)
     assert sync(fleet) == 0
     assert {"ml/nlp/a", "ml/b"} <= set(jenkins_env.job_names())
-    from ci_gen.sync.placement import place
+    from ci_gen.targets.jenkins.placement import place
 
     with pytest.raises(UserError, match="outside the fleet's folder 'ml'"):
         place("ml", "mlx", "a")  # a prefix of a name is not a folder above it
@@ -216,7 +216,7 @@ def test_a_fleet_folder_that_a_url_would_lose_is_refused(tmp_path: Path, jenkins
 
 @pytest.mark.parametrize("segment", ["", ".", "..", "x.", " x", "x ", "a\x00", "a\tb", "a?b", "a%2F"])
 def test_every_bad_path_segment_is_named(segment: str) -> None:
-    from ci_gen.sync.placement import path_problem, place
+    from ci_gen.targets.jenkins.placement import path_problem, place
 
     assert path_problem(f"ml/{segment}/job") is not None
     with pytest.raises(UserError):

@@ -323,7 +323,7 @@ def test_sync_from_gitlab_records_each_hostile_manifest_and_goes_on(
     (b"version: 1\nprojects: [{path: caf\xe9}]\n", "not UTF-8"),
     (b"version: 1\nprojects: [{path: \"a\\0b\"}]\n", "NUL character"),
 ], ids=["deep", "latin1", "nul-escape"])
-@pytest.mark.parametrize("command", [["sync", "--fleet", "fleet.yaml", "--dry-run"], ["render", "--fleet", "fleet.yaml"]])
+@pytest.mark.parametrize("command", [["sync", "--fleet", "fleet.yaml", "--dry-run"], ["fleet-pipeline", "fleet.yaml"]])
 def test_a_hostile_fleet_file_is_one_located_error(content: bytes, words: str, command: list[str],
                                                    tmp_path: Path) -> None:
     (tmp_path / "fleet.yaml").write_bytes(content)

@@ -43,6 +43,24 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
             time.sleep(0.2)
 
 
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[str]:
+    """A real Pushgateway (Debian prometheus-pushgateway) on a free loopback port, empty."""
+    exe = require("prometheus-pushgateway", "apt-get install prometheus-pushgateway")
+    port = free_port()
+    with open(tmp_path / "pushgateway.log", "w") as log:
+        # Debian's build persists to one file in /var/lib by default: each test starts empty instead
+        proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+                                stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/-/ready")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def step_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
     env.update(extra)

@@ -1,15 +1,12 @@
 """rollout pushes deployment events to a real Pushgateway (Debian prometheus-pushgateway)."""
 from __future__ import annotations
 
-import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.steps.conftest import free_port, render_k8s, wait_http
-from tests.tools import require
+from tests.steps.conftest import render_k8s
 
 pytestmark = pytest.mark.heavy
 APP = "fraud-detector"
@@ -17,20 +14,6 @@ NAME = "reg.example.com/ml/fraud-detector"
 GOOD = f"{NAME}@sha256:{'1' * 64}"
 BROKEN = f"{NAME}:broken"
 
-
-@pytest.fixture
-def pushgateway(tmp_path: Path) -> Iterator[str]:
-    exe = require("prometheus-pushgateway", "apt-get install prometheus-pushgateway")
-    port = free_port()
-    with open(tmp_path / "pushgateway.log", "w") as log:
-        proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/-/ready")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def pushed(url: str) -> dict[str, str]:

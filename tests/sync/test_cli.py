@@ -1,4 +1,4 @@
-"""`ci-gen sync`, `lint --server` and `render --fleet` through the real command line (click, the
+"""`ci-gen sync`, `lint --server` and `fleet-pipeline` through the real command line (click, the
 error boundary and exit codes), against the emulators over real HTTP."""
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def test_bad_fleet_file_names_file_line_and_column(tmp_path: Path, gitlab_env: G
     assert "fleet.yaml:2:1:" in err and "did you mean 'projects'" in err
 
 
-def test_render_fleet_writes_the_platform_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fleet_pipeline_writes_the_platform_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fleet = write(tmp_path / "fleet.yaml", "version: 1\nprojects:\n  - gitlab: ml/x\n")
     out = tmp_path / "platform"
-    assert main(["render", "--fleet", str(fleet), "--out", str(out), "--shards", "3"]) == 0
+    assert main(["fleet-pipeline", str(fleet), "--out", str(out), "--shards", "3"]) == 0
     gitlab = (out / ".gitlab-ci.yml").read_text()
     # GitLab's own parallel jobs are the shards: CI_NODE_INDEX of CI_NODE_TOTAL.
     assert "parallel: 3" in gitlab and '--shard \\"$CI_NODE_INDEX/$CI_NODE_TOTAL\\"' in gitlab

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from ci_gen.errors import UsageError
-from ci_gen.sync.credentials import gitlab_credentials, jenkins_credentials
+from ci_gen.targets.gitlab.credentials import gitlab_credentials
+from ci_gen.targets.jenkins.credentials import jenkins_credentials
 from tests.sync.helpers import write
 
 

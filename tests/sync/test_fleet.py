@@ -25,7 +25,7 @@ def test_full_fleet_file_loads_with_defaults(tmp_path: Path) -> None:
         discover:
           - {gitlab_group: ml, exclude: [ml/sandbox]}
         """))
-    assert fleet.jenkins_url == "https://jenkins.example.com"
+    assert fleet.server_url("jenkins") == "https://jenkins.example.com"
     assert fleet.gitlab.mode == "commit" and fleet.gitlab.branch == "ci-gen/sync"
     assert fleet.jenkins.folder == "ml" and fleet.jenkins.definition == "scm"
     assert [p.gitlab for p in fleet.projects] == ["ml/fraud-detector", "ml/recommender", None]

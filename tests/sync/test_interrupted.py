@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator
 from tests.emulators.jenkins import JenkinsEmulator
@@ -16,7 +16,7 @@ from tests.sync.helpers import local_fleet, manifest, write
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = ("import sys, tests.sync.conftest; from pathlib import Path; "
-          "from ci_gen.sync.command import run_sync; from ci_gen.sync.options import SyncOptions; "
+          "from ci_gen.sync.main import run_sync; from ci_gen.sync.options import SyncOptions; "
           "run_sync(SyncOptions(fleet=Path(sys.argv[1]), jobs=3, timeout=60))")
 
 

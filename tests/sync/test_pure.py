@@ -11,7 +11,7 @@ import pytest
 from ci_gen.targets.gitlab.server_files import Blob, blob_id, file_actions, tree_id
 from ci_gen.redaction import public_url, register, scrub
 from ci_gen.targets.jenkins.job_xml import JobSpec, config_digest, job_xml, read_marker, semantic
-from ci_gen.errors import UsageError
+from ci_gen.errors import ServerError, UsageError
 from ci_gen.sync.records import Change, ProjectResult, Source
 from ci_gen.sync.options import parse_shard
 from ci_gen.sync.report import to_json, write_junit
@@ -126,7 +126,7 @@ def _results() -> list[ProjectResult]:
     ok = ProjectResult("gitlab:ml/a", "a", [Change("gitlab", "file", "Jenkinsfile", "update")])
     same = ProjectResult("gitlab:ml/b", "b", [Change("jenkins", "job", "ml/b", "unchanged")])
     bad = ProjectResult("gitlab:ml/c")
-    bad.fail("GitLab answered 500: boom", "server")
+    bad.fail(ServerError("GitLab answered 500: boom"))
     skipped = ProjectResult("gitlab:ml/d", skipped="no ci-gen.yaml on the default branch")
     return [ok, same, bad, skipped]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator
 from tests.emulators.jenkins import JenkinsEmulator

@@ -11,7 +11,7 @@ import pytest
 
 from ci_gen import api
 from ci_gen.errors import ManifestError, ServerError, UserError
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.targets.gitlab.server_settings import SCHEDULE_PREFIX
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ci_gen.errors import ServerError, UsageError
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.jenkins import JenkinsEmulator
 from tests.sync.helpers import local_fleet, manifest, write

@@ -8,7 +8,7 @@ from typing import Any
 
 import gitlab as gitlab_lib
 import pytest
-from ci_gen.sync.command import run_sync
+from ci_gen.sync.main import run_sync
 from ci_gen.sync.options import SyncOptions
 from tests.emulators.gitlab import GitLabEmulator
 from tests.sync.helpers import manifest, write

@@ -13,12 +13,30 @@ from typing import Any, Callable
 from ..errors import ManifestError, UsageError, UserError
 from ..output import emit
 from ..paths import write_named_file
+from ..targets import DEFAULT_TARGETS
 from ..templating import render_template
-from ..workspace import Workspace
+from ..workspace import Workspace, workspace
 
 # Which flag (and prompt) a manifest path comes from; the namespaces are named after the app.
 _FLAG_OF_PATH = (("name", "--name"), ("deploy.environments", "--name"), ("image.name", "--image"),
                  ("model.path", "--model"), ("model", "--model"))
+
+
+FRAMEWORKS = ("pytorch", "onnx", "tensorflow", "sklearn")
+
+
+@dataclass(frozen=True)
+class Request:
+    directory: str | None = None  # -C
+    manifest: str | None = None  # -f: where the starter is written
+    fmt: str = "text"
+    name: str | None = None
+    image: str | None = None
+    model_path: str | None = None
+    framework: str | None = None  # None: guessed from the model file's extension (asked in a terminal)
+    strategy: str = "rolling"
+    targets: tuple[str, ...] = ()  # (): DEFAULT_TARGETS
+    interactive: bool = False  # ask for what the flags leave out (stdin is a terminal)
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,44 @@ def answer_check(ws: Workspace, answers: InitAnswers, field: str, flag: str) -> 
     return check
 
 
-def run(ws: Workspace, answers: InitAnswers, fmt: str) -> int:
+def run(request: Request) -> int:
+    from pathlib import Path
+
+    ws = workspace(request.directory, request.manifest)
+    answers = InitAnswers(request.name or "", request.image or "", request.model_path,
+                          request.framework or guess_framework(request.model_path), request.strategy,
+                          request.targets or DEFAULT_TARGETS)
+    if request.interactive:
+        answers = ask(ws, answers, name_from(Path(ws.root).resolve().name), request.framework is None)
+    if not answers.name or not answers.image:
+        raise UsageError("--name and --image are required when not running in a terminal")
+    return write_starter(ws, answers, request.fmt)
+
+
+def ask(ws: Workspace, answers: InitAnswers, directory_name: str, ask_framework: bool) -> InitAnswers:
+    """Prompt for each answer the flags left out; a refused answer is explained and asked again."""
+    import click
+
+    if not answers.name:
+        name = click.prompt("Application name", default=directory_name,
+                            value_proc=answer_check(ws, answers, "name", "--name"))
+        answers = replace(answers, name=name)
+    if not answers.image:
+        image = click.prompt("Image repository (no tag)", default=f"registry.example.com/ml/{answers.name}",
+                             value_proc=answer_check(ws, answers, "image", "--image"))
+        answers = replace(answers, image=image)
+    if answers.model_path is None:
+        model = click.prompt("Model file (empty for none)", default="", show_default=False,
+                             value_proc=answer_check(ws, answers, "model_path", "--model"))
+        answers = replace(answers, model_path=model or None)
+    if ask_framework and answers.model_path:
+        framework = click.prompt("Framework", type=click.Choice(list(FRAMEWORKS)),
+                                 default=guess_framework(answers.model_path))
+        answers = replace(answers, framework=framework)
+    return answers
+
+
+def write_starter(ws: Workspace, answers: InitAnswers, fmt: str) -> int:
     if os.path.lexists(ws.manifest_path):  # a dangling symlink too: never written through
         raise UserError(f"{ws.display} already exists; not overwriting it")
     problems = flag_problems(ws, answers)

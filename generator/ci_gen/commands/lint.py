@@ -2,6 +2,7 @@
 and the monitoring files with promtool."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ManifestError, UserError
@@ -11,11 +12,38 @@ from ..paths import check_out_dir, read_file
 from ..generated import render_manifest
 from ..targets import TARGETS
 from ..targets.base import LintResult
-from ..workspace import Workspace
+from ..workspace import Workspace, workspace
 from ..yamlio import read_text
+from .usage import given, refuse
+
+DEFAULT_TIMEOUT = 30.0
 
 
-def run(ws: Workspace, fmt: str, out: str | None = None) -> int:
+@dataclass(frozen=True)
+class Request:
+    directory: str | None = None  # -C
+    manifest: str | None = None  # -f
+    fmt: str = "text"
+    out: str | None = None  # lint what `render --out OUT` wrote there (offline only)
+    server: bool = False  # the servers' own validators instead of the offline ones
+    gitlab_project: str | None = None  # --server only
+    timeout: float | None = None  # --server only; None: DEFAULT_TIMEOUT
+
+
+def run(request: Request) -> int:
+    server_only = given([("--gitlab-project", request.gitlab_project), ("--timeout", request.timeout)])
+    refuse([(request.server and request.out is not None, "--out lints offline; --server checks the repository's files"),
+            (not request.server and bool(server_only), f"{', '.join(server_only)}: only with --server")])
+    ws = workspace(request.directory, request.manifest, find=True)
+    if request.server:
+        from ..lint_server import run_lint_server
+
+        return run_lint_server(ws.root, request.gitlab_project, request.timeout or DEFAULT_TIMEOUT, request.fmt,
+                               ws.manifest_path)
+    return _lint_offline(ws, request.fmt, request.out)
+
+
+def _lint_offline(ws: Workspace, fmt: str, out: str | None) -> int:
     """Lint the committed files when present, else what `render` would write; with `out`, the
     files `render --out OUT` wrote there (a missing one is an error, not rendered afresh)."""
     try:

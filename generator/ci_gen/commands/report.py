@@ -1,17 +1,46 @@
-"""`ci-gen report`: the click values turned into ReportOptions; the work is in ci_gen.report."""
+"""`ci-gen report`: the request checked and turned into ReportOptions; the engine is ci_gen.report."""
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..report.options import ReportOptions, parse_when
+from .usage import given, refuse
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_JENKINS_SECTION = "jenkins"
 
 
-def run(directory: str | None, fleet: str | None, since: str, until: str | None, shard: str | None,
-        cache: str | None, csv_dir: str | None, openmetrics: str | None, html: str | None,
-        json_file: str | None, jenkins_ini: str | None, fmt: str, gitlab_config: tuple[str, ...],
-        **rest: object) -> int:
-    from ..report.command import run_report
+@dataclass(frozen=True)
+class Request:
+    directory: str | None = None  # -C: single-repository mode
+    fleet: str | None = None
+    since: str = "30d"
+    until: str | None = None
+    jobs: int = 4
+    shard: str | None = None  # "I/N", fleets only
+    timeout: float | None = None  # None: DEFAULT_TIMEOUT
+    cache: str | None = None
+    no_cache: bool = False
+    offline: bool = False
+    model: str = "pooled"
+    predict: bool = False
+    json_file: str | None = None
+    csv_dir: str | None = None
+    openmetrics: str | None = None
+    html: str | None = None
+    gitlab_config: tuple[str, ...] = ()
+    gitlab_id: str | None = None
+    jenkins_ini: str | None = None
+    jenkins_section: str | None = None  # None: DEFAULT_JENKINS_SECTION
+    fmt: str = "text"
+
+
+def run(request: Request) -> int:
+    _check_usage(request)
+    import time
+
+    from ..report.main import run_report
+    from ..report.options import ReportOptions, parse_when
     from ..sync.options import parse_shard
 
     now = time.time()
@@ -19,11 +48,27 @@ def run(directory: str | None, fleet: str | None, since: str, until: str | None,
     def path(value: str | None) -> Path | None:
         return Path(value) if value else None
 
-    options = ReportOptions(
-        fleet=path(fleet), repo=Path(directory or "."), since=parse_when(since, now),
-        until=parse_when(until, now) if until else now, shard=parse_shard(shard) if shard else None,
-        cache=path(cache), csv_dir=path(csv_dir), openmetrics=path(openmetrics), html=path(html),
-        json_file=path(json_file), jenkins_ini=path(jenkins_ini), output=fmt,
-        gitlab_config=tuple(gitlab_config), **rest,  # type: ignore[arg-type]
-    )
-    return run_report(options)
+    return run_report(ReportOptions(
+        fleet=path(request.fleet), repo=Path(request.directory or "."), since=parse_when(request.since, now),
+        until=parse_when(request.until, now) if request.until else now, jobs=request.jobs,
+        shard=parse_shard(request.shard) if request.shard else None, timeout=request.timeout or DEFAULT_TIMEOUT,
+        cache=path(request.cache), no_cache=request.no_cache, offline=request.offline, model=request.model,
+        predict=request.predict, output=request.fmt, csv_dir=path(request.csv_dir),
+        openmetrics=path(request.openmetrics), html=path(request.html), json_file=path(request.json_file),
+        gitlab_config=request.gitlab_config, gitlab_id=request.gitlab_id, jenkins_ini=path(request.jenkins_ini),
+        jenkins_section=request.jenkins_section or DEFAULT_JENKINS_SECTION))
+
+
+def _check_usage(request: Request) -> None:
+    """The report engine checks the window and --predict/--offline against the fleet; this refuses
+    the flags a mode would drop."""
+    servers = given([("--timeout", request.timeout), ("--gitlab-config", request.gitlab_config),
+                     ("--gitlab-id", request.gitlab_id), ("--jenkins-ini", request.jenkins_ini),
+                     ("--jenkins-section", request.jenkins_section)])
+    refuse([
+        (request.fleet is not None and request.directory is not None,
+         "-C DIR reports on one checkout; --fleet FILE on the fleet's projects: give one of them"),
+        (request.fleet is None and request.shard is not None, "--shard splits a fleet: it needs --fleet"),
+        (request.no_cache and request.cache is not None, "--cache names the cache; --no-cache keeps none"),
+        (request.offline and bool(servers), f"--offline asks no server: {', '.join(servers)} cannot go with it"),
+    ])

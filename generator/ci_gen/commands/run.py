@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -11,7 +10,7 @@ from typing import Callable
 
 from ..errors import ManifestError, UserError
 from ..manifest import Manifest, load_manifest
-from ..output import emit, problem_dicts
+from ..output import emit, emit_json, emit_live, emit_rich, problem_dicts
 from ..fingerprint import STEPS_DIR
 from ..plan import Job, Pipeline, build_plan
 from ..redaction import scrub
@@ -19,12 +18,15 @@ from ..run import environment as envmod
 from ..run.driver import Driver, DryRunDriver
 from ..run.runner import DEFAULT_IMAGE, RunOptions, Runner
 from ..run.selection import select_jobs
-from ..run.summary import exit_code, payload, print_json, print_table
-from ..workspace import Workspace
+from ..run.summary import exit_code, payload, table
+from ..workspace import Workspace, workspace
+from .usage import given, refuse
 
 
 @dataclass(frozen=True)
-class RunRequest:
+class Request:
+    directory: str | None = None  # -C
+    manifest: str | None = None  # -f
     jobs: tuple[str, ...] = ()
     include_deploy: bool = False
     only: bool = False
@@ -42,10 +44,12 @@ class RunRequest:
     fmt: str = "text"
 
 
-def run(ws: Workspace, request: RunRequest) -> int:
+def run(request: Request) -> int:
+    _check_usage(request)
     echo = _echo(request.fmt)
-    if request.clean:
+    if request.clean:  # reads no manifest: it removes what a killed run left, wherever it is started
         return _clean(request, echo)
+    ws = workspace(request.directory, request.manifest, find=True)
     try:
         manifest = load_manifest(ws.manifest_path, ws.root, ws.display)
     except ManifestError as exc:
@@ -67,10 +71,27 @@ def run(ws: Workspace, request: RunRequest) -> int:
             result.result = "planned" if result.result == "passed" else result.result
     data = payload(results, runner.interrupted, request.dry_run)
     if request.fmt == "json":
-        print_json(data)
+        emit_json(data)
     else:
-        print_table(results)
+        # Not a terminal (CI logs, pipes): wide enough that the image and the note are not cut.
+        emit_rich([table(results)], width=200, terminal_width=True)
     return exit_code(results, runner.interrupted)
+
+
+def _check_usage(request: Request) -> None:
+    """--clean and --list do one thing each; the options of a run are refused there, not dropped."""
+    running = [("--bind", request.bind), ("--artifacts", request.artifacts), ("--var", request.variables),
+               ("--secret-file", request.secret_file), ("--skip-gpu", request.skip_gpu)]
+    if request.clean:
+        ignored = given([("job names", request.jobs), ("-C", request.directory), ("-f", request.manifest),
+                         ("--list", request.list_jobs), ("--only", request.only),
+                         ("--include-deploy", request.include_deploy), ("--built-image", request.built_image),
+                         *running])
+        refuse([(bool(ignored), f"--clean removes what any killed run left and reads no manifest: "
+                                f"{', '.join(ignored)} cannot go with it")])
+    listed = given([("--dry-run", request.dry_run), *running])
+    refuse([(request.list_jobs and bool(listed), f"--list runs nothing: {', '.join(listed)} cannot go with it"),
+            (request.only and not request.jobs, "--only runs the named jobs alone: name the jobs")])
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -79,15 +100,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _echo(fmt: str) -> Callable[[str], None]:
     """Live output: stdout for people, stderr when stdout carries the JSON result."""
-    stream = sys.stderr if fmt == "json" else sys.stdout
-
     def echo(line: str) -> None:
-        stream.write(line + "\n")
-        stream.flush()
+        emit_live(line, err=fmt == "json")
     return echo
 
 
-def _driver(request: RunRequest, echo: Callable[[str], None]) -> Driver:
+def _driver(request: Request, echo: Callable[[str], None]) -> Driver:
     if request.dry_run:
         return DryRunDriver(echo)
     from ..run.docker_driver import DockerDriver
@@ -95,14 +113,14 @@ def _driver(request: RunRequest, echo: Callable[[str], None]) -> Driver:
     return DockerDriver()
 
 
-def _clean(request: RunRequest, echo: Callable[[str], None]) -> int:
+def _clean(request: Request, echo: Callable[[str], None]) -> int:
     containers, volumes, networks = _driver(request, echo).clean()
     emit(request.fmt, [f"removed {containers} containers, {volumes} volumes, {networks} networks"],
          {"ok": True, "removed": {"containers": containers, "volumes": volumes, "networks": networks}})
     return 0
 
 
-def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: RunRequest) -> int:
+def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: Request) -> int:
     runner_image = {j.name: _listed_image(pipeline, j, request) for j in jobs}
     lines = [f"{j.name}  image={runner_image[j.name]}  needs={','.join(j.needs) or '-'}"
              + ("  gpu" if j.gpu else "") + (f"  deploys={j.environment}" if j.environment else "") for j in jobs]
@@ -112,14 +130,14 @@ def _list(pipeline: Pipeline, jobs: tuple[Job, ...], request: RunRequest) -> int
     return 0
 
 
-def _listed_image(pipeline: Pipeline, job: Job, request: RunRequest) -> str:
+def _listed_image(pipeline: Pipeline, job: Job, request: Request) -> str:
     if job.in_built_image:
         return request.built_image or f"{dict(job.env)['CI_GEN_IMAGE_NAME']}:<commit sha>"
     images = pipeline.images
     return (images.gpu if job.gpu and images.gpu else images.default) or request.image
 
 
-def _options(ws: Workspace, request: RunRequest, pipeline: Pipeline, jobs: tuple[Job, ...],
+def _options(ws: Workspace, request: Request, pipeline: Pipeline, jobs: tuple[Job, ...],
              manifest: Manifest) -> RunOptions:
     from ..generated import render_manifest  # the step scripts, for a checkout that lacks .ci-gen/
 

@@ -1,17 +1,27 @@
 """`ci-gen validate`: check the manifest against the schema and the semantic rules."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ManifestError
 from ..output import emit, problem_dicts
 from ..paths import MANIFEST_PATH_FIELDS, path_escape_reason
 from ..verified import load, record_key, store
-from ..workspace import Workspace
+from ..workspace import Workspace, workspace
 from ..yamlio import read_text
 
 
-def run(ws: Workspace, fmt: str) -> int:
+@dataclass(frozen=True)
+class Request:
+    directory: str | None = None  # -C
+    manifest: str | None = None  # -f
+    fmt: str = "text"
+
+
+def run(request: Request) -> int:
+    ws = workspace(request.directory, request.manifest, find=True)
+    fmt = request.fmt
     try:
         text = read_text(ws.manifest_path, ws.display)
         key = record_key(text.encode("utf-8"), ws.display)

@@ -2,7 +2,8 @@
 
 Recording rules evaluate every SLI per environment (the labels app and environment, which the
 scrape configuration attaches); the alerts read the recorded series, so an alert, the dashboard
-and the rollout's analysis can never disagree about what the numbers mean.
+and the rollout's analysis can never disagree about what the numbers mean. With `infra.drift`,
+the infra alerts read what the drift check pushed to the Pushgateway (shared-steps/_events.py).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def rule_groups(manifest: Manifest) -> list[dict[str, Any]]:
     groups = [_recording_group(manifest, env) for env in manifest.deploy.environments]
     groups.append({"name": f"{manifest.name}:slo-alerts", "rules": _burn_alerts(manifest)})
     groups.append({"name": f"{manifest.name}:workload-alerts", "rules": _workload_alerts(manifest)})
+    if manifest.infra is not None and manifest.infra.drift:
+        groups.append({"name": f"{manifest.name}:infra-alerts", "rules": _infra_alerts(manifest)})
     return groups
 
 
@@ -72,7 +75,7 @@ def runbook(manifest: Manifest, alert: str) -> str:
 
 
 def _alert(manifest: Manifest, name: str, expr: str, severity: str, summary: str, extra: dict[str, str],
-           duration: str | None = None) -> dict[str, Any]:
+           duration: str | None = None, value: str = "humanize") -> dict[str, Any]:
     labels, _, _ = _severities(manifest)
     rule: dict[str, Any] = {"alert": name, "expr": expr}
     if duration:
@@ -82,7 +85,7 @@ def _alert(manifest: Manifest, name: str, expr: str, severity: str, summary: str
     where = extra.get("environment") or "{{ $labels.environment }}"
     rule["annotations"] = {
         "summary": f"{manifest.name}: {summary}",
-        "description": f"{manifest.name} in {where}: {summary} (value {{{{ $value | humanize }}}})",
+        "description": f"{manifest.name} in {where}: {summary} (value {{{{ $value | {value} }}}})",
         "runbook_url": runbook(manifest, name),
     }
     return rule
@@ -126,6 +129,36 @@ def _workload_alerts(manifest: Manifest) -> list[dict[str, Any]]:
                             ticket, "GPU utilisation of a pod above 95% for 15 minutes", {}, "15m"))
         rules.append(_alert(manifest, "GpuMemoryNearFull", f"ci_gen:gpu_memory_used:ratio{{{app}}} > 0.95",
                             page, "GPU memory of a pod more than 95% used", {}, "5m"))
+    return rules
+
+
+# A clock change moves a cron run by up to an hour, and a check may wait for a runner.
+STALE_SLACK_S = 3600
+
+
+def stale_after_seconds(cron: str) -> int | None:
+    """Two of the schedule's longest intervals and the slack; None when the cron is not read."""
+    from .cron import longest_gap_minutes
+
+    gap = longest_gap_minutes(cron)
+    return None if gap is None else 2 * gap * 60 + STALE_SLACK_S
+
+
+def _infra_alerts(manifest: Manifest) -> list[dict[str, Any]]:
+    infra = manifest.infra
+    assert infra is not None and infra.drift is not None
+    _, _, ticket = _severities(manifest)
+    # only the environments the manifest still has: a Pushgateway keeps a removed one's group forever
+    selector = (f"{sli.label_matcher('app', manifest.name)},"
+                f"environment=~{json.dumps('|'.join(infra.environments))}")
+    rules = [_alert(manifest, "InfraDrift", f"ci_gen_infra_drift{{{selector}}} == 1", ticket,
+                    "the real infrastructure differs from the code (the drift check's plan is not empty)", {})]
+    stale = stale_after_seconds(infra.drift)
+    if stale is not None:
+        rules.append(_alert(manifest, "InfraDriftCheckStale",
+                            f"time() - ci_gen_infra_drift_check_timestamp_seconds{{{selector}}} > {stale}", ticket,
+                            f"no drift check completed for more than two intervals of {infra.drift!r}",
+                            {}, value="humanizeDuration"))
     return rules
 
 

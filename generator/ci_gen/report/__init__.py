@@ -1,7 +1,7 @@
 """`ci-gen report`: deployment history from GitLab and Jenkins, DORA keys and the deploy-time
 model. Data flows one way:
 
-    sources (fleet/repo) -> fetch (gitlab_fetch, jenkins_fetch; cache) -> Deploy rows
+    sources (fleet/repo) -> fetch (targets/<name>/history.py per server; cache) -> Deploy rows
       -> metrics (per project x environment) + model (OLS) -> outputs (table, json, csv,
          openmetrics, html)
 

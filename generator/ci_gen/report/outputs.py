@@ -1,12 +1,13 @@
-"""The report's text outputs: the terminal table, JSON, CSV files and OpenMetrics text. The data
-was scrubbed when the report was built (build.py); files are written atomically (paths.py)."""
+"""The report's text outputs: the terminal table (printed by ci_gen.output), JSON, CSV files and
+OpenMetrics text. The data was scrubbed when the report was built (build.py); files are written
+atomically (paths.py)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import Any, Iterator
 
 from ..paths import write_named_file
 from .build import Report
@@ -21,10 +22,6 @@ DEPLOY_COLUMNS = ("server", "project", "id", "environment", "result", "started_a
 
 def to_json_text(report: Report) -> str:
     return json.dumps(report.data, indent=2, sort_keys=True, allow_nan=False) + "\n"
-
-
-def print_json(report: Report, out: IO[str]) -> None:
-    out.write(to_json_text(report))
 
 
 def write_json(path: Path, report: Report) -> None:
@@ -136,12 +133,12 @@ def _hours(value: float | None) -> str:
     return "-" if value is None else _secs(value * 3600)
 
 
-def print_table(report: Report, out: IO[str]) -> None:
-    from rich.console import Console
+def table_blocks(report: Report) -> list[Any]:
+    """The terminal report: a rich table, then its lines (output.emit_rich prints them)."""
     from rich.table import Table
 
     data = report.data
-    console = Console(file=out, width=160, highlight=False)
+    blocks: list[Any] = []
     table = Table(title=f"Deployments {data['window']['since']} .. {data['window']['until']}")
     for column in ("project", "server", "environment", "deploys", "success", "CFR", "p50", "p90", "max",
                    "per week", "lead time", "restore", "band"):
@@ -158,33 +155,36 @@ def print_table(report: Report, out: IO[str]) -> None:
                           _pct(e["change_failure_rate"]), _secs(e["duration_p50"]), _secs(e["duration_p90"]),
                           _secs(e["duration_max"]), f"{e['deploys_per_week']:.1f}", _hours(e["lead_time_hours"]),
                           _hours(e["time_to_restore_hours"]), p["band"] or "-")
-    console.print(table, markup=False)
+    blocks.append(table)
     fleet = data["fleet"]
-    console.print(f"fleet: {fleet['deployments']} deploys, success {_pct(fleet['success_rate'])}, "
+    blocks.append(f"fleet: {fleet['deployments']} deploys, success {_pct(fleet['success_rate'])}, "
                   f"change failure {_pct(fleet['change_failure_rate'])}, {fleet['deploys_per_week']:.1f}/week; "
-                  "bands " + ", ".join(f"{k} {v}" for k, v in fleet["bands"].items()), markup=False)
-    _print_model(console, data["model"])
+                  "bands " + ", ".join(f"{k} {v}" for k, v in fleet["bands"].items()))
+    blocks += _model_lines(data["model"])
     if "prediction" in data:
         for env in data["prediction"]["environments"]:
             text = env.get("note") or f"{_secs(env['seconds'])} (95% interval {_secs(env['low'])} .. {_secs(env['high'])})"
-            console.print(f"predicted deploy time, {env['environment']}: {text}", markup=False)
+            blocks.append(f"predicted deploy time, {env['environment']}: {text}")
     for p in data["projects"]:
         for note in p["notes"]:
-            console.print(f"note: {p['server']} {p['project']}: {note}", markup=False)
+            blocks.append(f"note: {p['server']} {p['project']}: {note}")
     for line in data["skipped"]:
-        console.print(f"skipped: {line}", markup=False)
-    console.print(f"{data['seconds']:.1f}s, HTTP requests: "
-                  + (", ".join(f"{k} {v}" for k, v in data["requests"].items()) or "none (cache only)"), markup=False)
+        blocks.append(f"skipped: {line}")
+    blocks.append(f"{data['seconds']:.1f}s, HTTP requests: "
+                  + (", ".join(f"{k} {v}" for k, v in data["requests"].items()) or "none (cache only)"))
+    return blocks
 
 
-def _print_model(console: Any, model: dict[str, Any]) -> None:
+def _model_lines(model: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     for fit in model["per_env"].values() if "per_env" in model else [model]:
         if fit.get("note"):
-            console.print(f"model ({fit['scope']}): {fit['note']}", markup=False)
+            lines.append(f"model ({fit['scope']}): {fit['note']}")
             continue
         terms = ", ".join(f"{k} {v:.3g} [{fit['conf_int'][k][0]:.3g}, {fit['conf_int'][k][1]:.3g}]"
                           for k, v in fit["coefficients"].items())
-        console.print(f"model ({fit['scope']}, n={fit['n']}, R²={fit['r2']:.3f}): deploy_time = {terms}", markup=False)
+        lines.append(f"model ({fit['scope']}, n={fit['n']}, R²={fit['r2']:.3f}): deploy_time = {terms}")
         for a in fit["anomalies"][:20]:
-            console.print(f"anomaly: {a['project']} {a['environment']} {a['id']}: {_secs(a['seconds'])} "
-                          f"> {_secs(a['predicted_high'])} predicted at most", markup=False)
+            lines.append(f"anomaly: {a['project']} {a['environment']} {a['id']}: {_secs(a['seconds'])} "
+                          f"> {_secs(a['predicted_high'])} predicted at most")
+    return lines

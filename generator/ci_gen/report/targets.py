@@ -13,11 +13,10 @@ from ..errors import UserError
 class Target:
     key: str  # the sync source key: stable identity for messages and sharding
     app: str  # the manifest's name
-    gitlab: str | None  # GitLab project path holding the deployments
-    jenkins: str | None  # Jenkins job full name
+    projects: dict[str, str]  # where each server keeps its deploys (GitLab project, Jenkins job), by target
 
 
-def repo_target(root: Path, jenkins_folder: str | None = None) -> Target:
+def repo_target(root: Path) -> Target:
     from ..manifest import load_manifest
     from ..workspace import MANIFEST_NAME
 
@@ -25,22 +24,22 @@ def repo_target(root: Path, jenkins_folder: str | None = None) -> Target:
     if not path.is_file():
         raise UserError(f"{path}: no manifest (run in a repository with ci-gen.yaml, or use --fleet)")
     manifest = load_manifest(path)
-    return _target(f"path:{root.resolve()}", manifest, None, jenkins_folder)
+    return _target(f"path:{root.resolve()}", manifest, None, None)
 
 
-def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
+def fleet_targets(fleet: Any, backend: Any | None, discover: Any | None,
                   shard: tuple[int, int] | None) -> tuple[list[Target], list[str]]:
     """The fleet's targets and, for the projects that cannot be reported, why. Keys, discovery
-    and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does."""
+    and shards are sync's, so `report --shard i/n` covers the projects `sync --shard i/n` does.
+    `backend` reads manifests from the server hosting the fleet's repositories, `discover` lists
+    a group's projects there (`sync.sources.fleet_sources`); both None without such a server."""
     from ..manifest import load_manifest_text
-    from ..targets.gitlab.server import GitLabBackend
     from ..sync.sources import shard as take_shard
     from ..workspace import MANIFEST_NAME
 
-    sources = _sources(fleet, gitlab)
+    sources = _sources(fleet, discover)
     if shard is not None:
         sources = take_shard(sources, *shard)
-    backend = GitLabBackend(gitlab) if gitlab is not None else None
     targets, problems = [], []
     for source in sources:
         text: str | None
@@ -55,7 +54,7 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
                 problems.append(f"{source.key}: no {MANIFEST_NAME}, skipped")
                 continue
             manifest = load_manifest_text(text, MANIFEST_NAME)
-            target = _target(source.key, manifest, source.gitlab_path, fleet.jenkins.folder)
+            target = _target(source.key, manifest, source.gitlab_path, fleet)
         except OSError as exc:
             problems.append(f"{source.key}: {exc.strerror or exc}, skipped")
             continue
@@ -66,22 +65,19 @@ def fleet_targets(fleet: Any, gitlab: Any | None, gitlab_url: str | None,
     return targets, problems
 
 
-def _sources(fleet: Any, gitlab: Any | None) -> list[Any]:
+def _sources(fleet: Any, discover: Any | None) -> list[Any]:
     """sync's fleet sources, without a local checkout's branch and remote (only sync needs them)."""
     from ..sync.sources import fleet_sources
 
     try:
-        return fleet_sources(fleet, None, gitlab, local_git=False)
+        return fleet_sources(fleet, None, discover, local_git=False)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
 
-def _target(key: str, manifest: Any, gitlab_path: str | None, default_folder: str | None) -> Target:
-    """The job's name as sync places it: inside the fleet's folder, every segment checked before
-    a URL is built from it (a manifest is untrusted; `..` would reach another item)."""
-    from ..sync.placement import place
+def _target(key: str, manifest: Any, repository: str | None, fleet: Any | None) -> Target:
+    """Where each server with a history keeps this project's deploys (`Remote.history_project`)."""
+    from ..targets import SERVER_TARGETS, TARGETS
 
-    job = place(default_folder, manifest.jenkins.folder, manifest.name) if "jenkins" in manifest.targets else None
-    return Target(key, manifest.name,
-                  (gitlab_path or manifest.gitlab.project) if "gitlab" in manifest.targets else None,
-                  job)
+    found = {name: TARGETS[name].remote.history_project(manifest, repository, fleet) for name in SERVER_TARGETS}
+    return Target(key, manifest.name, {name: project for name, project in found.items() if project is not None})

@@ -1,8 +1,7 @@
-"""The end of a run: a table for people (rich), one JSON object for machines, an exit code."""
+"""The end of a run: a table for people (rich), one JSON object for machines, an exit code; printed
+by ci_gen.output."""
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 from ..redaction import scrub_data
@@ -25,23 +24,18 @@ def payload(results: dict[str, JobResult], interrupted: bool, dry_run: bool) -> 
     return result
 
 
-def print_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def print_table(results: dict[str, JobResult]) -> None:
-    from rich.console import Console
+def table(results: dict[str, JobResult]) -> Any:
+    """The summary as a rich table (output.emit_rich prints it)."""
     from rich.table import Table
     from rich.text import Text
 
     from ..redaction import scrub
 
-    table = Table(title="ci-gen run")
+    grid = Table(title="ci-gen run")
     for column in ("job", "image", "result", "duration", "note"):
-        table.add_column(column, no_wrap=column != "note")
+        grid.add_column(column, no_wrap=column != "note")
     for r in results.values():
-        table.add_row(Text(r.name), Text(scrub(r.image)), Text(r.result, style=STYLES.get(r.result, "")),
+        grid.add_row(Text(r.name), Text(scrub(r.image)), Text(r.result, style=STYLES.get(r.result, "")),
                       f"{r.duration_s:.1f}s" if r.result in ("passed", "failed", "interrupted") else "",
                       Text(scrub(r.reason)))
-    # Not a terminal (CI logs, pipes): wide enough that the image and the note are not cut.
-    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+    return grid

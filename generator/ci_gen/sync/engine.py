@@ -1,7 +1,8 @@
 """One sync run over a list of sources: load and render each manifest in parallel, let each
 server side prepare fleet-wide (Jenkins: one tree query, duplicate claims, folders), then plan and
 apply each project on each side in parallel, then prune. A failure is recorded on its project and
-never stops the others. The servers are `backends.py`'s sides; the engine names none of them."""
+never stops the others. The servers are the targets' sides (`targets/<name>/sync_side.py`),
+reached through their `remote` modules; the engine names none of them."""
 from __future__ import annotations
 
 import functools
@@ -9,35 +10,33 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Callable
 
-from ..errors import CiGenError
+from ..errors import CiGenError, InternalError, UserError
 from ..paths import manifest_escape_reason
+from ..targets import TARGETS
 from ..workspace import MANIFEST_NAME
 from ..yamlio import read_text
-from ..targets.gitlab import server as gitlab_mod
-from .backends import GitLabSide, JenkinsSide, Work
-from .fleet import GitLabDefaults, JenkinsDefaults
-from ..targets.gitlab.server import GitLabBackend
-from ..targets.jenkins.server import JenkinsBackend
-from ..targets.jenkins.job_xml import DEFAULT_FLEET
-from .records import ProjectResult, Source
+from ..targets import server_order
+from ..targets.base import Backend
+from .fleet import DEFAULT_FLEET, Fleet
 from .options import SyncOptions
-
+from .records import ProjectResult, Source, Work
 
 
 class Engine:
-    def __init__(self, options: SyncOptions, gitlab_defaults: GitLabDefaults,
-                 jenkins_defaults: JenkinsDefaults, jenkins: JenkinsBackend | None,
-                 gitlab: GitLabBackend | None, tick: Callable[[str], None] = lambda _: None,
-                 fleet_id: str = DEFAULT_FLEET) -> None:
-        self.options, self.tick, self.fleet_id = options, tick, fleet_id
-        self.gitlab = gitlab  # also where fleet projects' manifests are read from
-        self.jenkins = jenkins
-        # In the order each project is synced (and its changes reported).
-        self.sides: list[JenkinsSide | GitLabSide] = []
-        if jenkins is not None:
-            self.sides.append(JenkinsSide(jenkins, options, jenkins_defaults, gitlab, fleet_id, _guard))
-        if gitlab is not None:
-            self.sides.append(GitLabSide(gitlab, options, gitlab_defaults))
+    def __init__(self, options: SyncOptions, backends: dict[str, Any], fleet: Fleet | None = None,
+                 tick: Callable[[str], None] = lambda _: None) -> None:
+        """`backends`: each connected server's planner by target name (`Remote.backend`)."""
+        self.options, self.tick = options, tick
+        self.fleet_id = fleet.id if fleet else DEFAULT_FLEET
+        self.backends = backends
+        # Where projects' manifests are read from when a fleet names them by server project.
+        host = next((name for name in backends if TARGETS[name].remote.hosts_manifests), None)
+        self.host = backends[host] if host else None
+        self.translate = TARGETS[host].remote.translate_error if host else _internal
+        # In the order each project is synced (and its changes reported); --only leaves out the rest.
+        names = [name for name in server_order() if name in backends and options.only in (None, name)]
+        self.sides: list[Backend] = [TARGETS[name].remote.sync_side()(backends, options, fleet, self.fleet_id, _guard)
+                                     for name in names]
 
     def run(self, sources: list[Source]) -> list[ProjectResult]:
         works = [Work(s, ProjectResult(s.key)) for s in sources]
@@ -53,7 +52,7 @@ class Engine:
     def _parallel(self, works: list[Work], step: Callable[[Work], None], phase: str) -> None:
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="sync")
         try:
-            futures = {pool.submit(_guard, w.result, functools.partial(step, w), gitlab_mod.describe_error): w
+            futures = {pool.submit(_guard, w.result, functools.partial(step, w), self.translate): w
                        for w in works}
             for future in as_completed(futures):
                 future.result()
@@ -88,41 +87,37 @@ class Engine:
         if source.local_path is not None:
             path = source.local_path / MANIFEST_NAME
             if not path.is_file():
-                work.result.fail(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}")
+                work.result.fail(UserError(f"{source.origin}: no {MANIFEST_NAME} in {source.local_path}"))
                 return None
             if reason := manifest_escape_reason(source.local_path, path):
-                work.result.fail(f"{source.origin}: {MANIFEST_NAME}: {reason}")
+                work.result.fail(UserError(f"{source.origin}: {MANIFEST_NAME}: {reason}"))
                 return None
             return read_text(path, MANIFEST_NAME)  # the limits and errors of `validate`
-        if self.gitlab is None:
-            work.result.fail(f"{source.origin}: no GitLab server configured to read {source.gitlab_path}")
+        if self.host is None:
+            work.result.fail(UserError(f"{source.origin}: no GitLab server configured to read {source.gitlab_path}"))
             return None
-        text = self.gitlab.read_manifest(str(source.gitlab_path), source.ref)
+        text: str | None = self.host.read_manifest(str(source.gitlab_path), source.ref)
         if text is None:
             where = source.ref or "the default branch"
             if source.discovered:
                 work.result.skipped = f"no {MANIFEST_NAME} on {where}"
             else:
-                work.result.fail(f"{source.origin}: {source.gitlab_path} has no {MANIFEST_NAME} on {where}")
+                work.result.fail(UserError(f"{source.origin}: {source.gitlab_path} has no {MANIFEST_NAME} on {where}"))
         return text
 
     def _skip_reasons(self, work: Work) -> list[str]:
-        """Why neither server gets anything from this project, each with what would change it."""
+        """Why no server gets anything from this project, each with what would change it."""
         assert work.manifest is not None
+        sides = {side.name: side for side in self.sides}
         reasons = []
-        if self.options.only == "gitlab":
-            reasons.append("Jenkins left out by --only gitlab")
-        elif self.jenkins is None:
-            reasons.append("no Jenkins server configured (CI_GEN_JENKINS_URL or a Jenkins Job Builder ini)")
-        elif "jenkins" not in work.manifest.targets:
-            reasons.append("no Jenkins job: targets: in ci-gen.yaml leaves out jenkins")
-        if self.options.only == "jenkins":
-            reasons.append("GitLab left out by --only jenkins")
-        elif self.gitlab is None:
-            reasons.append("no GitLab server configured (CI_GEN_GITLAB_URL or --gitlab-config)")
-        elif not (work.source.gitlab_path or work.manifest.gitlab.project):
-            reasons.append("no GitLab project: set gitlab.project in ci-gen.yaml (e.g. ml/fraud-detector)"
-                           + ("" if work.source.repo_url else "; this checkout has no git remote either"))
+        for name in server_order():
+            remote = TARGETS[name].remote
+            if self.options.only not in (None, name):
+                reasons.append(f"{remote.title} left out by --only {self.options.only}")
+            elif name not in sides:
+                reasons.append(f"no {remote.title} server configured ({remote.configure_hint})")
+            elif not sides[name].wants(work):
+                reasons.append(sides[name].why_not(work))
         return reasons
 
     # -- per project -------------------------------------------------------------------------
@@ -133,10 +128,10 @@ class Engine:
         for side in self.sides:
             if side.has(work):
                 _guard(work.result, functools.partial(self._sync_one, side, work, states[side.name]),
-                       side.describe_error)
+                       side.translate_error)
         work.result.seconds += time.monotonic() - started
 
-    def _sync_one(self, side: JenkinsSide | GitLabSide, work: Work, state: Any) -> None:
+    def _sync_one(self, side: Backend, work: Work, state: Any) -> None:
         plan = side.plan(work, state)
         if plan is None:
             return
@@ -148,17 +143,18 @@ class Engine:
 
 
 def _guard(result: ProjectResult, call: Callable[[], None],
-           describe: Callable[[BaseException], tuple[str, str]]) -> None:
-    """Run one project's step; turn any failure into data on its result."""
+           translate: Callable[[BaseException], CiGenError]) -> None:
+    """Run one project's step; turn any failure into data on its result: ci-gen's own errors as
+    they are, a client library's through its target's `translate_error`."""
     try:
         call()
     except CiGenError as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        result.fail(lines[0], "server" if exc.exit_code == 3 else "user")
-        if len(lines) > 1 and result.error == lines[0]:
-            result.error = str(exc)  # every manifest problem, each with file:line:col
-    except ValueError as exc:
-        result.fail(str(exc))
+        result.fail(exc)
+    except ValueError as exc:  # what ci-gen's own checks raise below the error classes (NotOurs)
+        result.fail(UserError(str(exc)))
     except Exception as exc:  # noqa: BLE001 - per-project isolation is the point
-        message, kind = describe(exc)
-        result.fail(message, kind)  # type: ignore[arg-type]
+        result.fail(translate(exc))
+
+
+def _internal(exc: BaseException) -> CiGenError:
+    return InternalError(f"unexpected error: {type(exc).__name__}: {exc}")

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from ..errors import ManifestError, Problem
 from ..paths import path_escape_reason
 from ..schema import schema_problems
 from ..yamlio import Document, parse, read_text
-from ..targets.jenkins.job_xml import DEFAULT_FLEET
-from .placement import path_problem
+from ..targets.jenkins.job_xml import DEFAULT_FLEET as DEFAULT_FLEET  # the id a fleet without one writes
+from ..targets.gitlab.sync_side import GitLabDefaults
+from ..targets.jenkins.placement import path_problem
+from ..targets.jenkins.sync_side import JenkinsDefaults
 
 
 class Origin:
@@ -47,31 +50,18 @@ class Discovery:
 
 
 @dataclass(frozen=True)
-class GitLabDefaults:
-    mode: str = "merge-request"
-    branch: str = "ci-gen/sync"
-    lint: bool = False
-
-
-@dataclass(frozen=True)
-class JenkinsDefaults:
-    folder: str | None = None
-    definition: str = "scm"
-    credentials_id: str | None = None
-    script_path: str = "Jenkinsfile"
-
-
-@dataclass(frozen=True)
 class Fleet:
     file: Path
     id: str  # recorded in the marker of every job the fleet writes
-    jenkins_url: str | None
-    gitlab_url: str | None
+    urls: Mapping[str, str]  # `servers.<target>.url`, by target name
     gitlab: GitLabDefaults
     jenkins: JenkinsDefaults
     projects: tuple[FleetProject, ...]
     discover: tuple[Discovery, ...]
 
+    def server_url(self, target: str) -> str | None:
+        """`servers.<target>.url`: where the fleet's server of that CI system is."""
+        return self.urls.get(target)
 
 def load_fleet(path: Path) -> Fleet:
     """Read, validate and type a fleet file; raise ManifestError listing every problem."""
@@ -147,8 +137,7 @@ def _build(path: Path, doc: Document) -> Fleet:
     return Fleet(
         file=path,
         id=data.get("id", DEFAULT_FLEET),
-        jenkins_url=servers.get("jenkins", {}).get("url"),
-        gitlab_url=servers.get("gitlab", {}).get("url"),
+        urls={name: server["url"] for name, server in servers.items() if server.get("url")},
         gitlab=GitLabDefaults(**defaults.get("gitlab", {})),
         jenkins=JenkinsDefaults(**defaults.get("jenkins", {})),
         projects=projects,

@@ -30,7 +30,7 @@ class SyncOptions:
     jenkins_section: str = "jenkins"
     gitlab_mode: str | None = None  # overrides the fleet default: "merge-request" | "commit"
     jenkins_definition: str | None = None  # overrides the fleet default: "scm" | "inline"
-    only: str | None = None  # "jenkins" | "gitlab": write to one kind of server (GitLab is still read)
+    only: str | None = None  # a target in SERVER_TARGETS: write to that server only (manifests are still read)
 
     @property
     def writes(self) -> bool:

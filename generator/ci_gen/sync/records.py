@@ -1,57 +1,7 @@
-"""The data that flows through a sync: sources, planned changes and per-project results."""
+"""The data that flows through a sync, as the sync package names it; defined in
+`targets/sync_data.py` so that each target's side can use it without importing sync."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
-
-from ..targets.base import Action as Action, Change as Change  # re-exported: sync speaks in these
-
-Status = Literal["created", "updated", "unchanged", "failed", "skipped"]
-STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "failed", "skipped")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where one project's manifest comes from and which repository it describes."""
-
-    key: str  # stable identity: "gitlab:<path>" or "path:<dir>"; used for sharding and reports
-    origin: object  # str() gives "fleet.yaml:12:5" (computed lazily) or the checkout, for messages
-    gitlab_path: str | None = None  # GitLab project holding the manifest (read through the API)
-    ref: str | None = None  # branch to read from and write to; None: the default branch
-    default_branch: str | None = None  # known from group discovery, saves a request
-    repo_url: str | None = None  # clone URL for Jenkins' SCM definition
-    local_path: Path | None = None  # a local checkout
-    discovered: bool = False  # found by group discovery: no manifest means "skipped", not failed
-
-
-@dataclass
-class ProjectResult:
-    """What happened to one project; failures are data so one bad project stops nothing."""
-
-    key: str
-    name: str = ""
-    changes: list[Change] = field(default_factory=list)
-    error: str | None = None
-    error_kind: Literal["user", "server", "internal", ""] = ""
-    skipped: str | None = None  # reason
-    seconds: float = 0.0
-
-    @property
-    def status(self) -> Status:
-        if self.error is not None:
-            return "failed"
-        if self.skipped is not None:
-            return "skipped"
-        actions = {c.action for c in self.changes} - {"unchanged"}
-        if not actions:
-            return "unchanged"
-        return "created" if actions == {"create"} else "updated"
-
-    def fail(self, message: str, kind: Literal["user", "server", "internal"] = "user") -> None:
-        if self.error is None:  # keep the first cause; later ones are usually consequences
-            self.error, self.error_kind = message, kind
-
-    @property
-    def pending(self) -> list[Change]:
-        return [c for c in self.changes if c.action != "unchanged"]
+from ..targets.base import Action as Action, Change as Change
+from ..targets.sync_data import STATUSES as STATUSES, ProjectResult as ProjectResult, Source as Source
+from ..targets.sync_data import Status as Status, Work as Work

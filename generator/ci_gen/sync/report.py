@@ -1,4 +1,4 @@
-"""What a sync run tells people and machines: a summary table, diffs, a JSON report and a JUnit
+"""What a sync run tells people and machines (printed by ci_gen.output): a summary table, diffs, a JSON report and a JUnit
 file for the CI job that runs the sync. Every text goes through `redaction.scrub` here, on its
 way out: messages carry what servers answered, and that is untrusted (echoed tokens, terminal
 escapes, characters XML cannot hold)."""
@@ -8,7 +8,7 @@ import difflib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..redaction import scrub, scrub_data
@@ -73,12 +73,11 @@ def _atomic_write(path: Path, text: str) -> None:
     write_named_file(path, text.encode("utf-8"))
 
 
-def print_table(results: list[ProjectResult], stream: IO[str], mode: str) -> None:
-    from rich.console import Console
+def summary_blocks(results: list[ProjectResult], mode: str) -> list[Any]:
+    """The summary table and its counts line (ci_gen.output prints them)."""
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=stream, highlight=False, soft_wrap=True)
     table = Table(title=f"ci-gen sync ({mode})", title_justify="left")
     for column in ("project", "status", "changes"):
         table.add_column(column, overflow="fold")
@@ -86,8 +85,7 @@ def print_table(results: list[ProjectResult], stream: IO[str], mode: str) -> Non
         # Text, not str: rich would read "[...]" in a server's message as markup
         cells = (r.key, r.status, r.error or r.skipped or _brief(r) or "-")
         table.add_row(*(Text(scrub(cell)) for cell in cells))
-    console.print(table)
-    console.print("  ".join(f"{status}: {count}" for status, count in summary(results).items()))
+    return [table, "  ".join(f"{status}: {count}" for status, count in summary(results).items())]
 
 
 def _brief(result: ProjectResult) -> str:
@@ -107,8 +105,9 @@ def warnings(result: ProjectResult) -> list[str]:
     return [f"{c.kind} {c.name} {c.detail}" for c in result.changes if c.detail.startswith(NOT_ENFORCED)]
 
 
-def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:
+def diff_lines(results: list[ProjectResult]) -> list[str]:
     """Unified diffs of every planned change that carries text; the live side is the server's."""
+    out: list[str] = []
     for r in sorted(results, key=lambda r: r.key):
         for c in r.pending:
             if c.before is None and c.after is None:
@@ -117,5 +116,5 @@ def print_diffs(results: list[ProjectResult], stream: IO[str]) -> None:
             lines = difflib.unified_diff((c.before or "").splitlines(keepends=True),
                                          (c.after or "").splitlines(keepends=True),
                                          f"a/{label}", f"b/{label}")
-            for line in lines:
-                stream.write(scrub(line.rstrip("\n")) + "\n")
+            out += [scrub(line.rstrip("\n")) for line in lines]
+    return out

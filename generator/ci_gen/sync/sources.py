@@ -1,11 +1,12 @@
 """Which projects a run covers: one checkout, or a fleet file's explicit projects, discovered
-GitLab groups and local checkouts; then, for sharded runs, this shard's share of them."""
+groups (through the target hosting them: `targets/gitlab/discovery.py`) and local checkouts; then,
+for sharded runs, this shard's share of them."""
 from __future__ import annotations
 
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 from .fleet import Fleet
 from .records import Source
@@ -19,9 +20,15 @@ def repo_source(path: Path) -> Source:
                   repo_url=_git(path, "config", "--get", "remote.origin.url"))
 
 
-def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None, local_git: bool = True) -> list[Source]:
+Discover = Callable[[str, tuple[str, ...], object], list[Source]]
+
+
+def fleet_sources(fleet: Fleet, gitlab_url: str | None, discover: Discover | None,
+                  local_git: bool = True) -> list[Source]:
     """Explicit entries first (they win over discovery), in file order; then discovered ones.
 
+    `discover(group, exclude, origin)`: the projects of a group on the server hosting the
+    fleet's repositories (`Remote.discover`); None when no such server is configured.
     `local_git=False` skips asking each local checkout for its branch and remote (two `git`
     processes per checkout, seconds over a large fleet) where only the manifest is wanted."""
     found: dict[str, Source] = {}
@@ -38,27 +45,12 @@ def fleet_sources(fleet: Fleet, gitlab_url: str | None, gitlab: Any | None, loca
                             or (_git(checkout, "config", "--get", "remote.origin.url") if local_git else None))
         found.setdefault(source.key, source)
     for discovery in fleet.discover:
-        if gitlab is None:
+        if discover is None:
             raise ValueError(f"{discovery.origin}: discovery needs a GitLab server (servers.gitlab.url "
                              "or CI_GEN_GITLAB_URL)")
-        for source in discover_group(gitlab, discovery.group, discovery.exclude, discovery.origin):
+        for source in discover(discovery.group, discovery.exclude, discovery.origin):
             found.setdefault(source.key, source)
     return list(found.values())
-
-
-def discover_group(gitlab: Any, group: str, exclude: tuple[str, ...], origin: object) -> list[Source]:
-    """Every non-archived project in `group` and its subgroups (one paginated list)."""
-    projects = gitlab.groups.get(group, lazy=True).projects.list(
-        include_subgroups=True, archived=False, get_all=True, order_by="id", sort="asc")
-    sources = []
-    for project in projects:
-        path = project.path_with_namespace
-        if path in exclude or getattr(project, "archived", False) or getattr(project, "empty_repo", False):
-            continue
-        sources.append(Source(key=f"gitlab:{path}", origin=origin, gitlab_path=path,
-                              default_branch=getattr(project, "default_branch", None),
-                              repo_url=getattr(project, "http_url_to_repo", None), discovered=True))
-    return sources
 
 
 def shard(sources: list[Source], index: int, count: int) -> list[Source]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ManifestError, Problem
+from ...errors import CiGenError, InternalError, ManifestError, Problem, ServerError, UserError
 from ...workspace import MANIFEST_NAME
 from ...yamlio import MAX_BYTES, decode
 from .server_environments import (ProtectionPlan, apply_protections, kubeconfig_warnings, plan_protections,
@@ -51,20 +51,21 @@ class GitLabPlan:
     protections: ProtectionPlan | None = None
 
 
-def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(one-line message, "server"|"user") for an exception raised while talking to GitLab."""
+def translate_error(exc: BaseException) -> CiGenError:
+    """An exception raised while talking to GitLab, as ci-gen's own: one line, and a class that
+    says whose the problem is (a 5xx, 429 or a lost connection is the server's)."""
     import gitlab
     import requests
 
     if isinstance(exc, gitlab.GitlabAuthenticationError):
-        return "GitLab rejected the token (401)", "user"
+        return UserError("GitLab rejected the token (401)")
     if isinstance(exc, gitlab.GitlabError):
         code = exc.response_code or 0
         message = str(exc.error_message).splitlines()[0] if exc.error_message else type(exc).__name__
-        return f"GitLab answered {code}: {message}", "server" if code >= 500 or code == 429 else "user"
+        return (ServerError if code >= 500 or code == 429 else UserError)(f"GitLab answered {code}: {message}")
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return f"GitLab unreachable: {type(exc).__name__}", "server"
-    return f"unexpected error: {type(exc).__name__}: {exc}", "internal"
+        return ServerError(f"GitLab unreachable: {type(exc).__name__}")
+    return InternalError(f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 class GitLabBackend:

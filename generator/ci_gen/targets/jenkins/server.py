@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ServerError
+from ...errors import CiGenError, InternalError, ServerError, UserError
 from .multibranch import MULTIBRANCH_CLASS, PLUGINS as SOURCE_PLUGINS
 from .job_xml import FOLDER_CLASS, JobSpec, Marker, config_digest, folder_xml, \
     has_marker_text, job_xml, read_marker, semantic
@@ -57,20 +57,21 @@ class NotOurs(ValueError):
     outside ci-gen since it was written (a copy included)."""
 
 
-def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(one-line message, "server"|"user") for an exception raised while talking to Jenkins."""
+def translate_error(exc: BaseException) -> CiGenError:
+    """An exception raised while talking to Jenkins, as ci-gen's own: one line, and a class that
+    says whose the problem is (a 5xx, a failed login or a lost connection is the server's)."""
     import jenkins
     import requests
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         detail = exc.response.headers.get("X-Error") or exc.response.reason
-        return f"Jenkins answered {exc.response.status_code}: {detail}", "user"
+        return UserError(f"Jenkins answered {exc.response.status_code}: {detail}")
     if isinstance(exc, (requests.ConnectionError, requests.Timeout, jenkins.TimeoutException)):
-        return f"Jenkins unreachable: {type(exc).__name__}", "server"
+        return ServerError(f"Jenkins unreachable: {type(exc).__name__}")
     if isinstance(exc, jenkins.JenkinsException):
-        return f"Jenkins: {text}", "server" if ("[5" in text or "authentication" in text) else "user"
-    return f"unexpected error: {type(exc).__name__}: {text}", "internal"
+        return (ServerError if ("[5" in text or "authentication" in text) else UserError)(f"Jenkins: {text}")
+    return InternalError(f"unexpected error: {type(exc).__name__}: {text}")
 
 
 class JenkinsBackend:
@@ -84,7 +85,7 @@ class JenkinsBackend:
                                         query="?tree=plugins[shortName,active,enabled]")
         except Exception as exc:  # noqa: BLE001 - translated at the edge into one line
             raise ServerError(f"cannot read Jenkins plugins at {self.client.server}: "
-                              f"{describe_error(exc)[0]}") from None
+                              f"{translate_error(exc)}") from None
         active = {p.get("shortName") for p in info.get("plugins", []) if p.get("active", True)}
         missing = sorted(needed - active)
         if missing:
@@ -99,7 +100,7 @@ class JenkinsBackend:
         try:
             info = self.client.get_info(query=f"?tree={tree}")
         except Exception as exc:  # noqa: BLE001
-            raise ServerError(f"cannot read Jenkins jobs at {self.client.server}: {describe_error(exc)[0]}") from None
+            raise ServerError(f"cannot read Jenkins jobs at {self.client.server}: {translate_error(exc)}") from None
         items: list[Item] = []
         _walk(info.get("jobs", []), "", items)
         return JenkinsState(items)

@@ -20,7 +20,7 @@ from ci_gen.schema import load_schema
 from ci_gen.schemacheck import conforms
 from ci_gen.yamlio import parse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = load_schema("manifest")
 VALIDATOR = Draft202012Validator(SCHEMA)
 MANIFESTS = sorted(REPO.glob("examples/*/ci-gen.yaml")) + sorted(REPO.glob("tests/golden/*/ci-gen.yaml"))

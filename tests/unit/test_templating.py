@@ -1,4 +1,4 @@
-"""The escaping filters and the rule that nothing reaches a template's output unescaped.
+"""templating.py: the escaping filters and the rule that nothing reaches a template's output unescaped.
 
 Round trips go through the real parsers: ruamel and libyaml for YAML, Groovy itself (one JVM for
 the whole batch) for Groovy strings, and `sh` for shell words.
@@ -147,3 +147,35 @@ def test_filters_return_escaped_text_that_finalize_accepts() -> None:
         assert isinstance(escape("a"), Escaped)
     with pytest.raises(TemplateError):
         yaml_str(["a list"])
+
+
+def test_astral_characters_are_one_yaml_escape_not_a_surrogate_pair() -> None:
+    """libyaml (GitLab's parser family) refuses JSON's surrogate pairs; YAML has `\\U`."""
+    assert yaml_str("a\U0001F600") == '"a\\U0001f600"'
+    assert yaml_str("\u00e9") == '"\\u00e9"'
+
+
+def test_scalars_are_escaped_as_their_yaml_spelling_and_containers_refused() -> None:
+    assert (yaml_str(True), yaml_str(False), yaml_str(3), yaml_str(1.5)) == ('"true"', '"false"', '"3"', '"1.5"')
+    assert groovy_str(True) == "'true'" and sh_quote(0) == "0"
+    for value in (None, ["a"], {"a": 1}, b"bytes"):
+        with pytest.raises(TemplateError, match="cannot escape"):
+            groovy_str(value)
+
+
+def test_groovy_str_escapes_astral_characters_as_a_surrogate_pair() -> None:
+    assert groovy_str("\U0001F600") == "'\\ud83d\\ude00'"  # Java strings are UTF-16
+
+
+def test_chomp_drops_one_trailing_newline_of_macro_output_only() -> None:
+    from markupsafe import Markup
+
+    from ci_gen.templating import chomp
+
+    assert chomp(Markup("a\n\n")) == "a\n" and chomp(Markup("a")) == "a"
+    with pytest.raises(TemplateError, match="chomp takes macro output"):
+        chomp("plain text\n")
+
+
+def test_a_template_error_is_an_internal_error() -> None:
+    assert TemplateError.exit_code == 4  # a broken template is ci-gen's bug, never the user's input

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .fetched import Cursor, Fetched
-from .record import Deploy, RecordError, deploy_from_record, epoch, iso, parse_record, record_path
+from ...errors import CiGenError
+from ...report.fetched import Cursor, Fetched
+from ...report.record import Deploy, RecordError, deploy_from_record, epoch, iso, parse_record, record_path
 
 FINISHED = {"success": "success", "failed": "failed"}
 
 
-def fetch_gitlab(gl: Any, path: str, stored: Cursor | None, known: set[str], since: float) -> Fetched:
+def fetch_history(gl: Any, path: str, stored: Cursor | None, known: set[str], since: float) -> Fetched:
     project = gl.projects.get(path, lazy=True)
     resume = stored is not None and stored.covers(since) and stored.mark
     after = stored.mark if resume and stored is not None else iso(since)
@@ -109,3 +110,17 @@ def _epoch_or_none(text: Any) -> float | None:
         return epoch(text) if isinstance(text, str) else None
     except ValueError:
         return None
+
+
+def history_error(exc: BaseException) -> CiGenError:
+    from .server import translate_error
+
+    return translate_error(exc)
+
+
+def history_project(manifest: Any, repository: str | None, fleet: Any | None) -> str | None:
+    """The project holding a manifest's deployments: the fleet's entry (`repository`) over the
+    manifest's `gitlab.project`."""
+    if "gitlab" not in manifest.targets:
+        return None
+    return repository or manifest.gitlab.project

@@ -8,7 +8,7 @@ by the HTTP client and land the request on another item.
 """
 from __future__ import annotations
 
-from ..errors import UserError
+from ...errors import UserError
 
 # Jenkins' checkGoodName: these characters, control characters, `.`/`..` and a trailing dot.
 _UNSAFE = set("?*/\\%!@#$^&|<>[]:;")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .fetched import Cursor, Fetched
-from .record import RECORD_DIR, Deploy, RecordError, deploy_from_record, parse_record
+from ...errors import CiGenError, ServerError, UserError
+from ...report.fetched import Cursor, Fetched
+from ...report.record import RECORD_DIR, Deploy, RecordError, deploy_from_record, parse_record
+from .placement import place
 
 WINDOW = 25
 TREE = "allBuilds[number,result,building,timestamp,duration,artifacts[relativePath]]"
@@ -19,7 +21,7 @@ RESULTS = {"SUCCESS": "success", "UNSTABLE": "failed", "FAILURE": "failed"}
 _RECORD = re.compile(re.escape(RECORD_DIR) + r"/deploy-[^/]+\.json")
 
 
-def fetch_jenkins(server: Any, job: str, stored: Cursor | None, known: set[str], since: float) -> Fetched:
+def fetch_history(server: Any, job: str, stored: Cursor | None, known: set[str], since: float) -> Fetched:
     resume = stored is not None and stored.covers(since) and stored.mark is not None
     floor = int(stored.mark or 0) if resume and stored is not None else 0
     out = Fetched()
@@ -95,3 +97,26 @@ def _artifact(server: Any, job: str, number: int, path: str, out: Fetched) -> by
     except jenkins.JenkinsException as exc:
         out.notes.append(f"build #{number}: {path} unreadable ({str(exc).splitlines()[0][:120]})")
     return None
+
+
+def history_error(exc: BaseException) -> CiGenError:
+    """A failed history read, as ci-gen's error: a job that is not there is the fleet's (or the
+    manifest's) problem; python-jenkins' wrapper of a 5xx after retries is the server's."""
+    import jenkins
+
+    from .server import translate_error
+
+    if isinstance(exc, jenkins.NotFoundException):
+        return UserError("Jenkins: no such job")
+    if isinstance(exc, jenkins.BadHTTPException):
+        return ServerError(f"Jenkins: {str(exc).splitlines()[0]}")
+    return translate_error(exc)
+
+
+def history_project(manifest: Any, repository: str | None, fleet: Any | None) -> str | None:
+    """The job holding a manifest's deploy history, placed as sync places it: inside the fleet's
+    folder, every segment checked before a URL is built from it (a manifest is untrusted; `..`
+    would reach another item)."""
+    if "jenkins" not in manifest.targets:
+        return None
+    return place(fleet.jenkins.folder if fleet else None, manifest.jenkins.folder, manifest.name)
