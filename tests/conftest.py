@@ -1,7 +1,7 @@
 import os
 import tempfile
 
-pytest_plugins = ["tests.emulators.pytest_plugin"]
+pytest_plugins = ["tests.network_guard", "tests.emulators.pytest_plugin"]
 
 
 def pytest_configure(config: object) -> None:

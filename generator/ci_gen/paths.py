@@ -1,10 +1,14 @@
-"""The repository's file-system boundary: every path a manifest names, and every file ci-gen reads,
-writes or removes in a repository, goes through here.
+"""The file-system boundary: every path a manifest names, every file ci-gen reads, writes or
+removes in a repository, and every file it writes anywhere, goes through here.
 
 The repository's content is untrusted (a merge request's author controls every committed byte,
 symlinks included), so each operation resolves symlinks first and then checks that the real path
 is inside the real root, and reads only regular files, bounded in size. Kept free of heavy
 imports: `validate` and `render --check` use it on the pre-commit path.
+
+Two writers over one atomic write: `write_file` for a repository (guarded against links out of
+it) and `write_named_file` for a file the user named on the command line or ci-gen's cache, where
+no repository boundary applies.
 """
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ import os
 import posixpath
 import re
 import stat
-import tempfile
 from pathlib import Path
 
 from .errors import UsageError, UserError
@@ -193,17 +196,63 @@ def write_file(root: Path, rel: str, data: bytes, executable: bool = False) -> b
     elif info is not None and info.st_size == len(data) and bool(info.st_mode & 0o100) == executable:
         if read_file(root, rel) == data:
             return False
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{name}.")
+    _replace_atomically(parent, name, data, 0o755 if executable else 0o644)
+    return True
+
+
+def write_named_file(path: Path, data: bytes, *, private: bool = False, exclusive: bool = False) -> None:
+    """Write a file the user named (a report, `--junit`, the manifest `init` or `import` creates)
+    or one of ci-gen's own cache, atomically, creating its folders. There is no repository to keep
+    it in: the user chose the place, links in the folders above included. The name itself is never
+    written through when it is a symlink; `private` files are the user's alone (0600 in 0700
+    folders), others get the mode a plain `open` gives; `exclusive` never replaces an existing file.
+    UsageError naming the path when the system refuses."""
+    try:
+        info: os.stat_result | None = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise UserError(f"{path}: a symlink; ci-gen does not write through links: remove it or name a plain file")
+    if info is not None and exclusive:
+        raise UserError(f"{path}: already exists; not overwriting it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+        _replace_atomically(path.parent, path.name, data, 0o600 if private else None, exclusive)
+    except FileExistsError:  # appeared since the check above
+        raise UserError(f"{path}: already exists; not overwriting it") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _replace_atomically(folder: Path, name: str, data: bytes, mode: int | None, exclusive: bool = False) -> None:
+    """The one atomic write: the bytes go to a new file beside `folder/name`, which then takes the
+    name in one rename (one hard link when `exclusive`), so a reader, a crash or a failed write
+    sees the old file or the new one, never a part. `mode` None: 0666 less the umask, as `open`."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{os.urandom(6).hex()}"
+        try:  # O_EXCL: never opens an existing file or follows a planted link
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"{folder}: no free temporary name")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o755 if executable else 0o644)
-        os.replace(tmp, target)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if exclusive:
+            os.link(tmp, folder / name)  # fails when the name exists, even as a dangling link
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, folder / name)
     except BaseException:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
-    return True
 
 
 def remove_file(root: Path, rel: str) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -92,15 +91,10 @@ def store(key: str, repo_root: Path, app: str, manifest_paths: list[str],
     directory = cache_dir(repo_root)
     if directory is None:
         return
+    from .errors import CiGenError
+    from .paths import write_named_file
+
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key}.")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, sort_keys=True)
-        os.replace(tmp, directory / f"{key}.json")
-    except OSError:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+        write_named_file(directory / f"{key}.json", json.dumps(record, sort_keys=True).encode("utf-8"), private=True)
+    except CiGenError:
+        pass

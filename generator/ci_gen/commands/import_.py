@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import ManifestError, UserError
 from ..output import emit, emit_lines, emit_text
-from ..paths import path_escape_reason
+from ..paths import path_escape_reason, write_named_file
 from ..workspace import Workspace, workspace
 from .usage import refuse
 
@@ -48,8 +48,7 @@ def run(request: Request) -> int:
     else:
         if ws.manifest_path.is_symlink():
             raise UserError(f"{ws.display} is a symlink; not writing through it")
-        ws.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        ws.manifest_path.write_text(result.text, encoding="utf-8")
+        write_named_file(ws.manifest_path, result.text.encode("utf-8"))
         summary = f"wrote {ws.display}: {summary}; next: review it, then `ci-gen render --diff`"
     payload = {"ok": True, "written": None if request.stdout else ws.display,
                "draft": result.text if request.stdout else None,

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..errors import ManifestError, UsageError, UserError
 from ..output import emit
+from ..paths import write_named_file
 from ..targets import DEFAULT_TARGETS
 from ..templating import render_template
 from ..workspace import Workspace, workspace
@@ -144,8 +145,6 @@ def write_starter(ws: Workspace, answers: InitAnswers, fmt: str) -> int:
     if problems:
         raise UsageError("\n".join(problems))
     text = starter_text(answers)
-    ws.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(ws.manifest_path, "x", encoding="utf-8") as handle:
-        handle.write(text)
+    write_named_file(ws.manifest_path, text.encode("utf-8"), exclusive=True)
     emit(fmt, [f"wrote {ws.display}; next: edit it, then run `ci-gen render`"], {"ok": True, "written": ws.display})
     return 0

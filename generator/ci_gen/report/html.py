@@ -7,9 +7,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..paths import write_named_file
 from .build import Report
 from .deploy_time import FEATURES
-from .outputs import _hours, _pct, _secs, atomic_write
+from .outputs import _hours, _pct, _secs
 
 MAX_POINTS = 5000  # the newest deploys drawn; a fleet's full history would make the page heavy
 MAX_BARS = 40
@@ -148,4 +149,4 @@ def require_extra() -> None:
 
 
 def write_html(path: Path, report: Report) -> None:
-    atomic_write(path, render_html(report))
+    write_named_file(path, render_html(report).encode("utf-8"))

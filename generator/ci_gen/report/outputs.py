@@ -1,16 +1,15 @@
 """The report's text outputs: the terminal table (printed by ci_gen.output), JSON, CSV files and
 OpenMetrics text. The data was scrubbed when the report was built (build.py); files are written
-atomically."""
+atomically (paths.py)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import UsageError
+from ..paths import write_named_file
 from .build import Report
 
 ENV_COLUMNS = ("environment", "deployments", "successes", "failed", "rolled_back", "success_rate",
@@ -21,22 +20,12 @@ DEPLOY_COLUMNS = ("server", "project", "id", "environment", "result", "started_a
                   "model_size", "env_complexity", "has_record")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
-
-
 def to_json_text(report: Report) -> str:
     return json.dumps(report.data, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def write_json(path: Path, report: Report) -> None:
-    atomic_write(path, to_json_text(report))
+    write_named_file(path, to_json_text(report).encode("utf-8"))
 
 
 def _csv(rows: Iterator[dict[str, Any]], columns: tuple[str, ...]) -> str:
@@ -53,10 +42,12 @@ def write_csv(folder: Path, report: Report) -> None:
     """environments.csv (one row per project x environment), deploys.csv, model.csv."""
     envs = ({"app": p["app"], "server": p["server"], "project": p["project"], "band": p["band"], **e}
             for p in report.data["projects"] for e in p["environments"])
-    atomic_write(folder / "environments.csv", _csv(envs, ("app", "server", "project", "band") + ENV_COLUMNS))
-    atomic_write(folder / "deploys.csv", _csv((d.to_row() for d in report.deploys), DEPLOY_COLUMNS))
-    atomic_write(folder / "model.csv", _csv(_model_rows(report.data["model"]),
-                                            ("scope", "term", "coefficient", "low", "high", "standardized", "r2", "n")))
+    files = {"environments.csv": _csv(envs, ("app", "server", "project", "band") + ENV_COLUMNS),
+             "deploys.csv": _csv((d.to_row() for d in report.deploys), DEPLOY_COLUMNS),
+             "model.csv": _csv(_model_rows(report.data["model"]),
+                               ("scope", "term", "coefficient", "low", "high", "standardized", "r2", "n"))}
+    for name, text in files.items():
+        write_named_file(folder / name, text.encode("utf-8"))
 
 
 def _model_rows(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -125,7 +116,7 @@ def openmetrics_text(report: Report) -> str:
 
 
 def write_openmetrics(path: Path, report: Report) -> None:
-    atomic_write(path, openmetrics_text(report))
+    write_named_file(path, openmetrics_text(report).encode("utf-8"))
 
 
 def _pct(value: float | None) -> str:

@@ -68,9 +68,9 @@ def write_junit(path: Path, results: list[ProjectResult], seconds: float) -> Non
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from ..paths import write_named_file
+
+    write_named_file(path, text.encode("utf-8"))
 
 
 def summary_blocks(results: list[ProjectResult], mode: str) -> list[Any]:
