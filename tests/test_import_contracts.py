@@ -71,7 +71,6 @@ source_modules =
     ci_gen.sync.main
     ci_gen.sync.sources
     ci_gen.sync.report
-    ci_gen.sync.records
     ci_gen.sync.options
 forbidden_modules =
     {PACKAGES}

@@ -29,7 +29,8 @@ from ci_gen.report.html import write_html
 from ci_gen.report.outputs import write_json as write_report_json
 from ci_gen.report.options import ReportOptions
 from ci_gen.report.outputs import write_openmetrics
-from ci_gen.sync.records import Change, ProjectResult
+from ci_gen.targets.base import Change
+from ci_gen.targets.sync_data import ProjectResult
 from ci_gen.sync.report import write_json as write_sync_json
 from ci_gen.sync.report import write_junit
 

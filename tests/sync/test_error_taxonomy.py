@@ -13,7 +13,8 @@ from ci_gen.errors import (CiGenError, InternalError, ManifestError, Problem, Se
 from ci_gen.report.collect import Source as ReportSource
 from ci_gen.report.targets import Target as ReportTarget
 from ci_gen.sync.main import exit_code
-from ci_gen.sync.records import Change, ProjectResult
+from ci_gen.targets.base import Change
+from ci_gen.targets.sync_data import ProjectResult
 from ci_gen.targets import TARGETS
 from ci_gen.templating import TemplateError
 

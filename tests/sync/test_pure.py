@@ -12,7 +12,8 @@ from ci_gen.targets.gitlab.server_files import Blob, blob_id, file_actions, tree
 from ci_gen.redaction import public_url, register, scrub
 from ci_gen.targets.jenkins.job_xml import JobSpec, config_digest, job_xml, read_marker, semantic
 from ci_gen.errors import ServerError, UsageError
-from ci_gen.sync.records import Change, ProjectResult, Source
+from ci_gen.targets.base import Change
+from ci_gen.targets.sync_data import ProjectResult, Source
 from ci_gen.sync.options import parse_shard
 from ci_gen.sync.report import to_json, write_junit
 from ci_gen.sync.sources import shard

@@ -19,7 +19,7 @@ from ..targets import server_order
 from ..targets.base import Backend
 from .fleet import DEFAULT_FLEET, Fleet
 from .options import SyncOptions
-from .records import ProjectResult, Source, Work
+from ..targets.sync_data import ProjectResult, Source, Work
 
 
 class Engine:

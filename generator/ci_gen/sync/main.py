@@ -12,7 +12,7 @@ from ..targets import TARGETS, server_order
 from ..targets.transport import RequestCounter, connect_servers
 from .engine import Engine
 from .fleet import Fleet, load_fleet
-from .records import ProjectResult, Source
+from ..targets.sync_data import ProjectResult, Source
 from .options import SyncOptions
 from .report import diff_lines, summary_blocks, to_json, write_json, write_junit
 

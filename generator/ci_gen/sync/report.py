@@ -12,7 +12,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..redaction import scrub, scrub_data
-from .records import STATUSES, ProjectResult
+from ..targets.sync_data import STATUSES, ProjectResult
 
 
 def summary(results: list[ProjectResult]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .fleet import Fleet
-from .records import Source
+from ..targets.sync_data import Source
 
 
 def repo_source(path: Path) -> Source:
