@@ -8,7 +8,6 @@ with EFBIG once N bytes of the new content are on disk, exactly as a full disk w
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.monitoring.test_infra_drift import FAKE_TERRAFORM, drift_metrics, pushgateway  # noqa: F401 - fixture
+from tests.monitoring.test_infra_drift import FAKE_TERRAFORM, drift_metrics
 from tests.rehearsal.test_gitlab_ci_local import gitlab_ci_local, job_results
+from tests.steps.conftest import pushgateway  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "glcbt-rehearsal-job-token"

@@ -56,7 +56,7 @@ def panels(manifest: Manifest) -> list[PanelSpec]:
     if heatmap is not None:  # after "Error budget remaining", where it always stood
         specs.insert(4, PanelSpec("Latency heatmap", "heatmap", "s", ((sli.expand(heatmap, sel, RATE), "{{le}}"),), "app"))
     if manifest.monitoring.gpu:
-        pods = f'pod=~"$pod"'
+        pods = 'pod=~"$pod"'
         specs += [
             PanelSpec("GPU utilisation per pod", "timeseries", "percent",
                       ((f"avg by (pod) (DCGM_FI_DEV_GPU_UTIL{{{pods}}})", "{{pod}}"),), "dcgm"),
