@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import UserError
 from ..manifest import Manifest
 from . import sli
-from .promrules import _num, _severities, runbook
+from .promrules import _num, _severities, runbook, stale_after_seconds
 
 FILE = "datadog-monitors.json"
 
@@ -93,9 +93,7 @@ def drift_queries(manifest: Manifest, env: str) -> dict[str, str]:
     """The drift monitors' queries for one infra environment, by alert name. Datadog's metric
     queries have no clock (`time()`), so "no check completed for T" is read as "the time of the
     last completed check did not increase during the last T": the largest step of the series
-    over that window is 0."""
-    from .promrules import stale_after_seconds
-
+    over that window is at most 0."""
     infra = manifest.infra
     assert infra is not None and infra.drift is not None
     scope = _scope(manifest, env)
