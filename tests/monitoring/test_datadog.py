@@ -10,7 +10,8 @@ import yaml
 
 from ci_gen.monitoring import datadog
 from ci_gen.manifest import Manifest
-from tests.monitoring.conftest import APP, EXAMPLE, manifest_from, text
+from ci_gen.monitoring.promrules import rule_groups
+from tests.monitoring.conftest import APP, EXAMPLE, REPO, manifest_from, text
 
 pytest.importorskip("datadog_api_client", reason="the datadog extra: pip install 'ci-gen[datadog]'")
 
@@ -140,3 +141,79 @@ def test_without_the_extra_render_says_what_to_install(tmp_path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "pip install 'ci-gen[datadog]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- the drift monitors (infra.drift) -------------------------------------------------------
+
+DRIFT_CASE = REPO / "tests" / "golden" / "infra-drift-alert" / "ci-gen.yaml"
+DRIFT_MANIFEST = DRIFT_CASE.read_text(encoding="utf-8").replace("  operator: true\n", "  operator: true\n  datadog: true\n", 1)
+
+
+@pytest.fixture(scope="module")
+def drift_files() -> dict[str, bytes]:
+    from ci_gen.generated import render_manifest
+
+    return render_manifest(manifest_from(DRIFT_MANIFEST), DRIFT_MANIFEST.encode("utf-8")).files
+
+
+def _infra_alerts(files: dict[str, bytes]) -> dict[str, dict]:
+    rules = yaml.safe_load(text(files, ".ci-gen/monitoring/rules.yml"))
+    return {r["alert"]: r for g in rules["groups"] if g["name"].endswith(":infra-alerts") for r in g["rules"]}
+
+
+def test_drift_monitors_match_the_prometheus_infra_alerts(drift_files) -> None:
+    from ci_gen.monitoring.promrules import stale_after_seconds
+
+    prom = _infra_alerts(drift_files)
+    bodies = [b for b in json.loads(text(drift_files, MONITORS)) if " Infra" in b["name"]]
+    # one pair per infra environment: "shared" is no deploy environment, and still gets its monitors
+    assert sorted(b["name"] for b in bodies) == sorted(
+        f"ranker {env} {alert}" for env in ("staging", "production", "shared")
+        for alert in ("InfraDrift", "InfraDriftCheckStale"))
+    for body in bodies:
+        model = as_monitor(json.loads(json.dumps(body)))
+        assert model.type == MonitorType.QUERY_ALERT and model.to_dict() == body
+        env, alert = body["name"].split(" ")[1:]
+        rule = prom[alert]
+        # the rule's labels as tags (severity_ticket's value, team), the environment of the monitor
+        assert sorted(body["tags"]) == sorted([f"{k}:{v}" for k, v in rule["labels"].items()]
+                                              + [f"environment:{env}", "managed-by:ci-gen"])
+        assert body["priority"] == 3  # ticket severity, as every ticket monitor
+        assert body["message"].endswith(f"\nRunbook: {rule['annotations']['runbook_url']}")
+        assert body["message"].startswith(f"ranker in {env}: {rule['annotations']['summary'].split(': ', 1)[1]}.")
+        scope = f"{{app:ranker,environment:{env}}}"
+        critical = body["options"]["thresholds"]["critical"]
+        assert float(body["query"].rsplit(" ", 1)[1]) == critical
+        if alert == "InfraDrift":
+            assert rule["expr"].endswith(" == 1")  # a gauge of 0 or 1: >= 1 is the same condition
+            assert body["query"] == f"max(last_5m):max:ci_gen.infra_drift{scope} >= 1" and critical == 1
+            assert body["options"]["require_full_window"] is False
+        else:
+            stale = stale_after_seconds("0 5 * * 1-5")
+            assert rule["expr"].endswith(f"> {stale}")
+            # the same age limit: the window is the rule's threshold (145 h), in the API's grammar
+            assert body["query"] == (f"max(last_{stale // 3600}h):"
+                                     f"diff(max:ci_gen.infra_drift_check_timestamp_seconds{scope}) <= 0")
+            assert critical == 0 and body["options"]["require_full_window"] is True
+
+
+@pytest.mark.parametrize("cron, window", [
+    ("0 5 * * *", "last_49h"),  # daily: two days and an hour
+    ("*/15 * * * *", "last_90m"),  # 2 x 15 min + 1 h, not whole hours: minutes
+    ("0 22 * * 0,6", None),  # 2 x 6 days + 1 h: beyond the API's longest window, a week
+    ("0 5 L * *", None),  # a cron ci-gen does not read: no stale alert in Prometheus either
+])
+def test_the_stale_monitor_window_follows_the_cron(cron: str, window: str | None) -> None:
+    manifest = manifest_from(SMALL.replace("DATADOG", "true") + f"infra: {{environments: [prod], state: backend, drift: '{cron}'}}\n")
+    queries = {b.name.split(" ", 2)[2]: b.query for b in datadog.monitors(manifest)}
+    assert queries["InfraDrift"].startswith("max(last_5m):max:ci_gen.infra_drift{app:small,environment:prod}")
+    stale = queries.get("InfraDriftCheckStale")
+    assert (stale.split(":", 1)[0] if stale else None) == (f"max({window})" if window else None)
+    rules = [r["alert"] for g in rule_groups(manifest) for r in g["rules"] if r.get("alert", "").startswith("Infra")]
+    # Datadog never has a stale monitor Prometheus lacks
+    assert ("InfraDriftCheckStale" in rules) >= (stale is not None)
+
+
+def test_no_drift_monitors_without_a_drift_schedule() -> None:
+    manifest = manifest_from(SMALL.replace("DATADOG", "true") + "infra: {environments: [prod], state: backend}\n")
+    assert not [m for m in datadog.monitors(manifest) if "Infra" in m.name]

@@ -13,6 +13,7 @@ import json
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -377,11 +378,43 @@ def test_a_drift_push_fires_infra_drift_in_prometheus_and_a_clean_check_resolves
         assert alert["state"] == "firing"
         assert alert["annotations"]["runbook_url"] == "https://runbooks.example.com/ranker#infradrift"
         assert alert["annotations"]["description"].startswith("ranker in production: the real infrastructure")
+        # the dashboard's drift panel for production, as Grafana would ask: drift 1, checked just now
+        drift, age = panel_values(api, "production")
+        assert drift == 1 and 0 <= age < 60
         assert run_step("infra", "drift", FAKE_PLAN_EXIT="0", **env).returncode == 0
         assert wait_alerts(api, lambda alerts: not alerts) == []
+        drift, age = panel_values(api, "production")
+        assert drift == 0 and 0 <= age < 60
+        # staging never pushed: its panel is empty, not a false "no drift"
+        assert [query(api, expr) for expr in panel_queries("staging")] == [[], []]
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def panel_queries(env: str) -> list[str]:
+    from ci_gen.monitoring.dashboard import panels
+
+    [spec] = [s for s in panels(load_manifest(CASE)) if s.title == f"Infra drift: {env}"]
+    return [expr for expr, _ in spec.queries]
+
+
+def query(api: str, promql: str) -> list[dict[str, Any]]:
+    url = f"{api}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def panel_values(api: str, env: str) -> tuple[float, float]:
+    """The drift panel's two queries, each one series (the query the panel shows is the one tested)."""
+    values = []
+    for expr in panel_queries(env):
+        [series] = query(api, expr)
+        assert series["metric"].get("app") == APP and series["metric"].get("environment") == env
+        values.append(float(series["value"][1]))
+    return values[0], values[1]
 
 
 def wait_alerts(api: str, done: Any, timeout: float = 30) -> list[dict[str, Any]]:

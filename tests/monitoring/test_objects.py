@@ -80,6 +80,44 @@ def test_dashboard_parses_with_the_sdk_models_and_has_every_panel(files) -> None
         assert panel["targets"] and all(t["expr"] and t["refId"] for t in panel["targets"])
 
 
+def test_the_drift_panels_parse_with_the_sdk_models() -> None:
+    """With infra.drift: one stat panel per infra environment, the check's age in seconds."""
+    from grafana_foundation_sdk.cog.runtime import register_dataquery_variant
+    from grafana_foundation_sdk.models import prometheus
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    from ci_gen.manifest import load_manifest
+
+    register_dataquery_variant(prometheus.variant_config())  # targets parse into the Prometheus query model
+
+    case = Path(__file__).resolve().parents[2] / "tests" / "golden" / "infra-drift-alert" / "ci-gen.yaml"
+    raw = json.loads(dashboard.dashboard_json(load_manifest(case)))
+    parsed = Dashboard.from_json(raw)
+    drift = [p for p in parsed.panels if p.title.startswith("Infra drift: ")]
+    assert [p.title for p in drift] == ["Infra drift: staging", "Infra drift: production", "Infra drift: shared"]
+    for panel, env in zip(drift, ("staging", "production", "shared")):
+        assert panel.type_val == "stat"
+        assert all(isinstance(t, prometheus.Dataquery) for t in panel.targets)
+        assert [t.expr for t in panel.targets] == [
+            f'ci_gen_infra_drift{{app="ranker",environment="{env}"}}',
+            f'time() - ci_gen_infra_drift_check_timestamp_seconds{{app="ranker",environment="{env}"}}']
+        assert panel.field_config.defaults.unit == "none"
+        [override] = panel.field_config.overrides
+        assert (override.matcher.id_val, override.matcher.options) == ("byFrameRefID", "B")
+        assert [(p.id_val, p.value) for p in override.properties] == [("unit", "s")]
+
+
+@pytest.mark.parametrize("sections, titles", [
+    ("monitoring: {}\ninfra: {state: backend, environments: [prod, shared], drift: '0 5 * * *'}\n",
+     ["Infra drift: prod", "Infra drift: shared"]),
+    ("monitoring: {}\ninfra: {state: backend, environments: [prod]}\n", []),  # no drift schedule
+    ("monitoring: {}\n", []),
+])
+def test_which_manifests_get_drift_panels(sections: str, titles: list[str]) -> None:
+    manifest = manifest_from(BASE + sections)
+    assert [s.title for s in dashboard.panels(manifest) if s.source == "pushgateway"] == titles
+
+
 def test_one_definition_of_healthy(files, manifest) -> None:
     """Rules, dashboard and the steps' sli.json all carry sli.py's templates, expanded."""
     doc = json.loads(text(files, ".ci-gen/monitoring/sli.json"))

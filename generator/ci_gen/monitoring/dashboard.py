@@ -24,7 +24,8 @@ class PanelSpec:
     kind: str  # timeseries | stat | heatmap
     unit: str
     queries: tuple[tuple[str, str], ...]  # (PromQL, legend)
-    source: str  # app (the app's own metrics) | kube-state-metrics | dcgm
+    source: str  # app (the app's own metrics) | kube-state-metrics | dcgm | pushgateway
+    query_units: tuple[str, ...] = ()  # a unit per query, over `unit`, where the queries differ
 
 
 def selector(manifest: Manifest) -> str:
@@ -63,6 +64,22 @@ def panels(manifest: Manifest) -> list[PanelSpec]:
             PanelSpec("GPU memory used per pod", "timeseries", "decmbytes",
                       ((f"sum by (pod) (DCGM_FI_DEV_FB_USED{{{pods}}})", "{{pod}}"),), "dcgm"),
         ]
+    return specs + drift_panels(manifest)
+
+
+def drift_panels(manifest: Manifest) -> list[PanelSpec]:
+    """One panel per infra environment with `infra.drift`: what the drift check last pushed.
+
+    The environment is fixed, not `$environment`: infra environments need not be deploy ones."""
+    if manifest.infra is None or manifest.infra.drift is None:
+        return []
+    specs = []
+    for env in manifest.infra.environments:
+        where = f"{sli.label_matcher('app', manifest.name)},{sli.label_matcher('environment', env)}"
+        specs.append(PanelSpec(f"Infra drift: {env}", "stat", "none", (
+            (f"ci_gen_infra_drift{{{where}}}", "drift (1: the plan was not empty)"),
+            (f"time() - ci_gen_infra_drift_check_timestamp_seconds{{{where}}}", "since the last completed check"),
+        ), "pushgateway", ("none", "s")))
     return specs
 
 
@@ -82,7 +99,7 @@ def build(manifest: Manifest) -> dict[str, Any]:
     from grafana_foundation_sdk.builders import dashboard as gd
     from grafana_foundation_sdk.builders import heatmap, prometheus, stat, timeseries
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
-    from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
+    from grafana_foundation_sdk.models.dashboard import DataSourceRef, DynamicConfigValue, VariableRefresh
     from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
     source = DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -109,6 +126,9 @@ def build(manifest: Manifest) -> dict[str, Any]:
             if spec.kind == "heatmap":
                 query = query.format(PromQueryFormat.HEATMAP)
             panel = panel.with_target(query)
+        for ref, unit in enumerate(spec.query_units):
+            if unit != spec.unit:
+                panel = panel.override_by_query("ABCDEFGH"[ref], [DynamicConfigValue(id_val="unit", value=unit)])
         board = board.with_panel(panel)
     built: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
     return built
